@@ -1,0 +1,1 @@
+"""Cluster targets; each produces a ClusterInfo that every later layer consumes."""

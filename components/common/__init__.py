@@ -1,0 +1,1 @@
+"""Helpers shared by every layer: labels, secure defaults, the GPU catalog."""

@@ -1,0 +1,53 @@
+"""GPU models the platform knows: memory and the MIG profiles each supports.
+
+Used to validate pool declarations (a MIG profile must exist on the GPU) and, later, by the
+capacity planner. Memory is the usable framebuffer NVIDIA publishes, in GiB-rounded GB as the
+product names use it. MIG profiles are those NVIDIA's MIG user guide lists per product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GpuModel:
+    name: str
+    memory_gib: int
+    mig_profiles: tuple[str, ...] = ()
+
+
+_A100_40 = ("1g.5gb", "1g.10gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb")
+_A100_80 = ("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb")
+_H100_94 = ("1g.12gb", "1g.24gb", "2g.24gb", "3g.47gb", "4g.47gb", "7g.94gb")
+_H200 = ("1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb")
+_B200 = ("1g.23gb", "1g.45gb", "2g.45gb", "3g.90gb", "4g.90gb", "7g.180gb")
+
+GPU_MODELS: dict[str, GpuModel] = {
+    m.name: m
+    for m in (
+        GpuModel("T4", 16),
+        GpuModel("A10G", 24),
+        GpuModel("A10", 24),
+        GpuModel("L4", 24),
+        GpuModel("A30", 24, ("1g.6gb", "2g.12gb", "4g.24gb")),
+        GpuModel("L40S", 48),
+        GpuModel("A40", 48),
+        GpuModel("RTX-6000-ADA", 48),
+        GpuModel("A100-40GB", 40, _A100_40),
+        GpuModel("A100-80GB", 80, _A100_80),
+        GpuModel("H100-80GB", 80, _A100_80),
+        GpuModel("H100-NVL-94GB", 94, _H100_94),
+        GpuModel("H200-141GB", 141, _H200),
+        GpuModel("B200-180GB", 180, _B200),
+    )
+}
+
+
+def mig_config_name(profile: str) -> str:
+    """Name of the mig-parted layout that splits every GPU of a node into ``profile``.
+
+    The GPU Operator's default mig-parted config ships one ``all-<profile>`` layout per
+    supported profile; nodes select it with the ``nvidia.com/mig.config`` label.
+    """
+    return f"all-{profile}"

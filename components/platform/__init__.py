@@ -1,0 +1,1 @@
+"""Cluster-wide platform services: namespaces, GPU Operator, storage classes."""

@@ -1,0 +1,143 @@
+"""Reads the stack configuration once and turns it into a validated ``PlatformConfig``.
+
+The only module that reads ``pulumi.Config``. Every problem is collected (unknown keys with a
+"did you mean" hint, type and range errors, cross-field rules) and raised as one
+``pulumi.RunError`` naming each key path, before any resource is registered.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+from pydantic import BaseModel, ValidationError
+
+from infra.checks import check, suggest
+from infra.schema import PlatformConfig
+
+PROJECT = "genai-platform"
+SECRET_KEYS = ("kubeconfig",)
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    platform: PlatformConfig
+    kubeconfig: Optional[pulumi.Output[str]]
+
+
+def _top_level_keys() -> dict[str, str]:
+    """Top-level keys of the stack config in our namespace, with their field name."""
+    return {field.alias or name: name for name, field in PlatformConfig.model_fields.items()}
+
+
+def _all_config_keys() -> list[str]:
+    from pulumi.runtime import config as runtime_config
+
+    keys = set(runtime_config.CONFIG.get()) | set(pulumi.runtime.get_config_env())
+    return sorted(k.split(":", 1)[1] for k in keys if k.startswith(PROJECT + ":"))
+
+
+def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
+    """The config section class found by following ``loc`` from the root (for suggestions)."""
+    cls: Any = PlatformConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = {f.alias or n: f for n, f in cls.model_fields.items()}
+        if part not in fields:
+            return cls
+        ann = fields[part].annotation
+        for arg in (ann, *typing.get_args(ann), *[a for t in typing.get_args(ann) for a in typing.get_args(t)]):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                cls = arg
+                break
+        else:
+            return None
+    return cls
+
+
+def _path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _message(err: dict) -> str:
+    kind, ctx, given = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind == "extra_forbidden":
+        cls = _model_at(err["loc"][:-1])
+        known = [f.alias or n for n, f in cls.model_fields.items()] if cls else []
+        hint = suggest(str(err["loc"][-1]), known) or (f" (known keys: {', '.join(known)})" if known else "")
+        return f"unknown key{hint}"
+    if kind == "missing":
+        return "required"
+    if kind == "greater_than":
+        return f"must be > {ctx['gt']}"
+    if kind == "less_than_equal":
+        return f"must be <= {ctx['le']}"
+    if kind == "literal_error":
+        return f"must be one of {ctx['expected']}; got {given!r}"
+    if kind == "string_type":
+        return f"must be a string (quote it in YAML); got {given!r}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"must be a whole number; got {given!r}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"must be true or false; got {given!r}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be a mapping of keys; got {given!r}"
+    if kind == "list_type":
+        return f"must be a list; got {given!r}"
+    return err["msg"].removeprefix("Value error, ")
+
+
+def _read_raw() -> tuple[dict[str, Any], list[str]]:
+    """The stack's values for each known top-level key, plus problems reading them."""
+    cfg = pulumi.Config(PROJECT)
+    known = _top_level_keys()
+    raw: dict[str, Any] = {}
+    problems: list[str] = []
+    for key in _all_config_keys():
+        if key in SECRET_KEYS:
+            continue
+        if key not in known:
+            problems.append(f"{PROJECT}:{key}: unknown key{suggest(key, [*known, *SECRET_KEYS])}")
+            continue
+        text = cfg.get(key)
+        try:
+            raw[key] = json.loads(text)
+        except (TypeError, ValueError):
+            raw[key] = text
+    return raw, problems
+
+
+def load() -> LoadedConfig:
+    """Validate the whole stack configuration or raise ``pulumi.RunError`` listing every problem."""
+    raw, problems = _read_raw()
+    platform: Optional[PlatformConfig] = None
+    try:
+        platform = PlatformConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems += [f"{PROJECT}:{_path(e['loc'])}: {_message(e)}" for e in exc.errors()]
+    if platform is not None:
+        problems += [f"{PROJECT}:{path}: {msg}" for path, msg in check(platform)]
+    for key in SECRET_KEYS:
+        full = f"{PROJECT}:{key}"
+        if pulumi.runtime.get_config(full) is not None and not pulumi.runtime.is_config_secret(full):
+            problems.append(f"{full}: must be stored as a secret: pulumi config set --secret {key} < file")
+    has_kubeconfig = pulumi.runtime.get_config(f"{PROJECT}:kubeconfig") is not None
+    if has_kubeconfig and platform is not None and platform.cluster.existing.kubeconfig_path:
+        problems.append(f"{PROJECT}:cluster.existing.kubeconfigPath: set either this path or the secret "
+                        f"{PROJECT}:kubeconfig, not both")
+    if problems:
+        raise pulumi.RunError(
+            f"invalid stack configuration ({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n  "
+            + "\n  ".join(problems)
+        )
+    assert platform is not None
+    return LoadedConfig(platform=platform, kubeconfig=pulumi.Config(PROJECT).get_secret("kubeconfig"))

@@ -1,0 +1,80 @@
+"""The human-readable ``summary.md`` of a plan: what would be created, and whether it is valid."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from infra.plan.render import Plan
+
+
+def _owner_component(plan: Plan) -> dict[str, str]:
+    """Each resource's top-level component (the child of the stack it was created under)."""
+    by_urn = {r.urn: r for r in plan.registrations}
+    owner: dict[str, str] = {}
+    for r in plan.registrations:
+        node = r
+        while node.parent in by_urn:
+            node = by_urn[node.parent]
+        owner[r.urn] = f"{node.type} `{node.name}`"
+    return owner
+
+
+def _layer(type_token: str) -> str:
+    parts = type_token.split(":")
+    return parts[1] if parts[0] == "genai" and len(parts) == 3 else "other"
+
+
+def render_summary(plan: Plan) -> str:
+    out = [f"# Plan: {plan.stack.project} / {plan.stack.stack}", ""]
+    status = "PASS" if not plan.errors else f"FAIL ({len(plan.errors)} error{'s' if len(plan.errors) != 1 else ''})"
+    out += [f"**Validation: {status}**", ""]
+    if plan.run.error:
+        out += ["```", plan.run.error, "```"]
+        return "\n".join(out) + "\n"
+    regs = plan.registrations
+    owner = _owner_component(plan)
+    layers: dict[str, Counter] = defaultdict(Counter)
+    for r in regs:
+        if r.custom:
+            top = owner[r.urn].split(" ", 1)[0]
+            layers[_layer(top)][owner[r.urn]] += 1
+    out += ["## Resources per layer and component", "",
+            f"{sum(1 for r in regs if r.custom)} resources in {sum(1 for r in regs if not r.custom)} components.", "",
+            "| layer | component | resources |", "| --- | --- | ---: |"]
+    for layer in sorted(layers):
+        for comp, n in sorted(layers[layer].items()):
+            out.append(f"| {layer} | {comp} | {n} |")
+    outputs = plan.run.monitor.stack_outputs
+    cluster = outputs.get("cluster", {})
+    out += ["", "## Cluster", "",
+            f"- target: {cluster.get('kind')}, Kubernetes {cluster.get('kubernetesVersion')}"
+            f"{', CPU-only' if cluster.get('cpuOnly') else ''}"]
+    classes = outputs.get("storageClasses", {})
+    out.append(f"- storage classes: RWO `{classes.get('rwo')}`, RWX `{classes.get('rwx') or 'none'}`")
+    for key, ns in (outputs.get("namespaces") or {}).items():
+        out.append(f"- namespace ({key}): `{ns}`")
+    pools = outputs.get("gpuPools") or []
+    out += ["", "## GPU pools", ""]
+    if not pools:
+        out.append("None: CPU-only stack, no GPU Operator.")
+    else:
+        out += ["| pool | GPU | GiB | GPUs/node | sharing | node selector | labels the nodes need |",
+                "| --- | --- | ---: | ---: | --- | --- | --- |"]
+        for p in pools:
+            sel = ", ".join(f"`{k}={v}`" for k, v in p["nodeSelector"].items())
+            need = ", ".join(f"`{k}={v}`" for k, v in p["nodeLabels"].items()) or "-"
+            out.append(f"| {p['name']} | {p['gpuModel']} | {p['gpuMemoryGiB']} | {p['gpusPerNode']} | "
+                       f"{p['sharing']} | {sel} | {need} |")
+    out += ["", "## Helm releases", "", "| release | chart | version | namespace | repository |",
+            "| --- | --- | --- | --- | --- |"]
+    for rel in plan.releases:
+        out.append(f"| {rel['release']} | {rel['chart']} | {rel['version']} | {rel['namespace']} | {rel['repository']} |")
+    out += ["", "## Endpoints", "", "None yet: serving, gateway and tenant layers add theirs.", ""]
+    out += ["## Validation", "",
+            f"- {len(plan.manifests)} Kubernetes objects validated against their schemas",
+            f"- {len(plan.releases)} Helm releases' values checked against the charts' defaults",
+            f"- {len(plan.errors)} errors"]
+    out += [f"  - {e}" for e in plan.errors]
+    out += [f"- note: {n}" for n in plan.notes]
+    out += [f"- log: {line}" for line in plan.run.log]
+    return "\n".join(out) + "\n"
