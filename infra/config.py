@@ -15,11 +15,14 @@ from typing import Any, Optional
 import pulumi
 from pydantic import BaseModel, ValidationError
 
-from infra.checks import check, suggest
+from infra.checks import check, check_sections, suggest
 from infra.schema import PlatformConfig
 
 PROJECT = "genai-platform"
 SECRET_KEYS = ("kubeconfig",)
+# Namespaces of the engine and of the providers this program uses; any other namespace in a
+# stack file is most likely a misspelling of ours and would otherwise be ignored silently.
+KNOWN_NAMESPACES = ("pulumi", "kubernetes", "aws", "gcp", "azure-native", "random", PROJECT)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,18 @@ def _all_config_keys() -> list[str]:
 
     keys = set(runtime_config.CONFIG.get()) | set(pulumi.runtime.get_config_env())
     return sorted(k.split(":", 1)[1] for k in keys if k.startswith(PROJECT + ":"))
+
+
+def _foreign_namespace_problems() -> list[str]:
+    from pulumi.runtime import config as runtime_config
+
+    keys = set(runtime_config.CONFIG.get()) | set(pulumi.runtime.get_config_env())
+    out = []
+    for key in sorted(keys):
+        namespace = key.split(":", 1)[0]
+        if ":" in key and namespace not in KNOWN_NAMESPACES:
+            out.append(f"{key}: unknown namespace {namespace!r}{suggest(namespace, KNOWN_NAMESPACES)}")
+    return out
 
 
 def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
@@ -119,13 +134,14 @@ def _read_raw() -> tuple[dict[str, Any], list[str]]:
 def load() -> LoadedConfig:
     """Validate the whole stack configuration or raise ``pulumi.RunError`` listing every problem."""
     raw, problems = _read_raw()
+    problems += _foreign_namespace_problems()
     platform: Optional[PlatformConfig] = None
     try:
         platform = PlatformConfig.model_validate(raw)
     except ValidationError as exc:
         problems += [f"{PROJECT}:{_path(e['loc'])}: {_message(e)}" for e in exc.errors()]
-    if platform is not None:
-        problems += [f"{PROJECT}:{path}: {msg}" for path, msg in check(platform)]
+    cross = check(platform) if platform is not None else check_sections(raw)
+    problems += [f"{PROJECT}:{path}: {msg}" for path, msg in cross]
     for key in SECRET_KEYS:
         full = f"{PROJECT}:{key}"
         if pulumi.runtime.get_config(full) is not None and not pulumi.runtime.is_config_secret(full):

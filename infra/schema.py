@@ -83,7 +83,7 @@ class Taint(Section):
 
 class GpuSharing(Section):
     mode: Literal["none", "time-slicing", "mig"] = "none"
-    replicas: Optional[int] = Field(default=None, gt=0, le=64)
+    replicas: Optional[int] = Field(default=None, gt=0, le=64, strict=True)
     mig_profile: Optional[str] = None
 
 
@@ -94,8 +94,8 @@ def _gpu_taint() -> list[Taint]:
 class GpuPoolConfig(Section):
     name: DnsLabel
     gpu_model: str
-    gpu_memory_gib: Optional[int] = Field(default=None, gt=0, alias="gpuMemoryGiB")
-    gpus_per_node: int = Field(gt=0, le=16)
+    gpu_memory_gib: Optional[int] = Field(default=None, gt=0, strict=True, alias="gpuMemoryGiB")
+    gpus_per_node: int = Field(gt=0, le=16, strict=True)
     node_selector: dict[str, str] = {}
     taints: list[Taint] = Field(default_factory=_gpu_taint)
     sharing: GpuSharing = GpuSharing()

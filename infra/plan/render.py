@@ -15,7 +15,7 @@ import yaml
 
 from infra.plan.mocks import Registration
 from infra.plan.runner import RunResult, StackConfig
-from infra.plan.validate import has_chart_reference, validate_helm_values, validate_manifest
+from infra.plan.validate import REFERENCE_DIR, has_chart_reference, validate_helm_values, validate_manifest
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -57,6 +57,9 @@ def build(stack: StackConfig, run: RunResult) -> Plan:
         plan.errors.append(run.error)
         return plan
     plan.errors += run.monitor.violations
+    if not (REFERENCE_DIR / "crd-schemas").is_dir():
+        plan.errors.append(f"reference data not found at {REFERENCE_DIR} (expected ../shared/reference beside the "
+                           "repository, or set GENAI_REFERENCE_DIR); custom resources and chart values can't be checked")
     version = json.loads(stack.values.get("genai-platform:cluster", "{}")).get("kubernetesVersion", "1.33")
     for reg in plan.registrations:
         if reg.type == HELM_RELEASE:
