@@ -36,19 +36,20 @@ def _top_level_keys() -> dict[str, str]:
     return {field.alias or name: name for name, field in PlatformConfig.model_fields.items()}
 
 
-def _all_config_keys() -> list[str]:
+def _config_keys() -> list[str]:
+    """Every full config key of the stack (``namespace:key``), whichever way it was set."""
     from pulumi.runtime import config as runtime_config
 
-    keys = set(runtime_config.CONFIG.get()) | set(pulumi.runtime.get_config_env())
-    return sorted(k.split(":", 1)[1] for k in keys if k.startswith(PROJECT + ":"))
+    return sorted(set(runtime_config.CONFIG.get()) | set(pulumi.runtime.get_config_env()))
+
+
+def _project_keys() -> list[str]:
+    return [k.split(":", 1)[1] for k in _config_keys() if k.startswith(PROJECT + ":")]
 
 
 def _foreign_namespace_problems() -> list[str]:
-    from pulumi.runtime import config as runtime_config
-
-    keys = set(runtime_config.CONFIG.get()) | set(pulumi.runtime.get_config_env())
     out = []
-    for key in sorted(keys):
+    for key in _config_keys():
         namespace = key.split(":", 1)[0]
         if ":" in key and namespace not in KNOWN_NAMESPACES:
             out.append(f"{key}: unknown namespace {namespace!r}{suggest(namespace, KNOWN_NAMESPACES)}")
@@ -117,7 +118,7 @@ def _read_raw() -> tuple[dict[str, Any], list[str]]:
     known = _top_level_keys()
     raw: dict[str, Any] = {}
     problems: list[str] = []
-    for key in _all_config_keys():
+    for key in _project_keys():
         if key in SECRET_KEYS:
             continue
         if key not in known:

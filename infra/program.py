@@ -79,8 +79,8 @@ def build_platform(cfg: PlatformConfig, cluster: ClusterInfo) -> dict:
         ))
     rwx = cfg.storage.rwx
     nfs = None
-    if rwx.provider == "nfs" and rwx.nfs is not None:
-        nfs = NfsSettings(server=rwx.nfs.server, share=rwx.nfs.share, class_name=cluster.storage.rwx or NFS_DEFAULT_CLASS,
+    if rwx.provider == "nfs" and rwx.nfs is not None and cluster.storage.rwx:
+        nfs = NfsSettings(server=rwx.nfs.server, share=rwx.nfs.share, class_name=cluster.storage.rwx,
                           sub_dir=rwx.nfs.sub_dir, mount_options=tuple(rwx.nfs.mount_options))
     Storage("storage", StorageArgs(cluster=cluster, nfs=nfs, snapshots=cfg.storage.volume_snapshots))
     return {

@@ -9,7 +9,7 @@ code that reads ids, names or status fields sees what a real deployment returns.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
@@ -36,7 +36,6 @@ class Registration:
     dependencies: list[str]
     inputs: dict
     id: Optional[str] = None
-    raw_inputs: dict = field(default_factory=dict, repr=False)
 
     def to_json(self) -> dict:
         return {
@@ -97,7 +96,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             urn=urn, type=request.type, name=request.name, parent=request.parent or None,
             provider=_provider_urn(request.provider), custom=bool(request.custom),
             protect=bool(request.protect), dependencies=sorted(deps), inputs=scrub(inputs),
-            id=response.id or None, raw_inputs=inputs,
+            id=response.id or None,
         ))
         return response
 
