@@ -12,7 +12,18 @@ from typing import Any, Optional
 from pydantic import BaseModel, ValidationError
 
 from components.common.gpus import GPU_MODELS
-from infra.schema import GpuOperatorConfig, GpuPoolConfig, NamespacesConfig, PlatformConfig, StorageConfig
+from components.common.instances import INSTANCE_TYPES, lookup
+from infra.checks_aks import aks_problems
+from infra.checks_eks import eks_problems
+from infra.checks_gke import gke_problems
+from infra.schema import (
+    ClusterConfig,
+    GpuOperatorConfig,
+    GpuPoolConfig,
+    NamespacesConfig,
+    PlatformConfig,
+    StorageConfig,
+)
 
 Problem = tuple[str, str]
 RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
@@ -23,15 +34,70 @@ def suggest(word: str, candidates) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _pool_problems(i: int, pool: GpuPoolConfig) -> list[Problem]:
-    at = f"gpuPools[{i}]"
+CLOUD_OF_TARGET = {"eks": "aws", "gke": "gcp", "aks": "azure"}
+_CLOUD_POOL_KEYS = {"instance_type": "instanceType", "min_size": "minSize", "max_size": "maxSize",
+                    "desired_size": "desiredSize", "spot": "spot", "disk_size_gib": "diskSizeGiB", "zones": "zones"}
+
+
+def _existing_pool_problems(at: str, pool: GpuPoolConfig) -> list[Problem]:
     out: list[Problem] = []
-    model = GPU_MODELS.get(pool.gpu_model)
-    if model is None:
-        out.append((f"{at}.gpuModel", f"unknown GPU model {pool.gpu_model!r}{suggest(pool.gpu_model, GPU_MODELS)} "
+    for field, key in _CLOUD_POOL_KEYS.items():
+        if field in pool.model_fields_set:
+            out.append((f"{at}.{key}", "only applies to cloud targets (cluster.target eks, gke or aks); "
+                        "an existing cluster's nodes are not created here"))
+    for field, key in (("gpu_model", "gpuModel"), ("gpus_per_node", "gpusPerNode")):
+        if getattr(pool, field) is None:
+            out.append((f"{at}.{key}", "required for an existing cluster's pool"))
+    return out
+
+
+def _cloud_pool_problems(at: str, pool: GpuPoolConfig, target: str) -> list[Problem]:
+    cloud = CLOUD_OF_TARGET[target]
+    out: list[Problem] = []
+    if not pool.instance_type:
+        return [(f"{at}.instanceType", f"required on the {target} target (e.g. one of "
+                 f"{', '.join(list(INSTANCE_TYPES[cloud])[:6])}, ...)")]
+    instance = lookup(cloud, pool.instance_type)
+    if instance is None:
+        explicit = None not in (pool.gpu_model, pool.gpus_per_node, pool.gpu_memory_gib)
+        if not explicit:
+            out.append((f"{at}.instanceType", f"unknown {cloud} GPU instance type {pool.instance_type!r}"
+                        f"{suggest(pool.instance_type, INSTANCE_TYPES[cloud])} (known: {', '.join(INSTANCE_TYPES[cloud])}); "
+                        "or state gpuModel, gpusPerNode and gpuMemoryGiB for a type the catalog lacks"))
+    else:
+        if pool.gpu_model is not None and pool.gpu_model != instance.gpu_model:
+            out.append((f"{at}.gpuModel", f"{pool.instance_type} has {instance.gpu_model} GPUs, not {pool.gpu_model}; "
+                        "drop the key to use the catalog's"))
+        if pool.gpus_per_node is not None and pool.gpus_per_node != instance.gpus:
+            out.append((f"{at}.gpusPerNode", f"{pool.instance_type} has {instance.gpus} GPUs, not {pool.gpus_per_node}; "
+                        "drop the key to use the catalog's"))
+    if pool.max_size is None:
+        out.append((f"{at}.maxSize", "required on cloud targets: the most nodes the autoscaler may create (>= 1)"))
+    elif pool.min_size > pool.max_size:
+        out.append((f"{at}.minSize", f"{pool.min_size} is above maxSize {pool.max_size}"))
+    if pool.desired_size is not None and pool.max_size is not None and not (
+            pool.min_size <= pool.desired_size <= pool.max_size):
+        out.append((f"{at}.desiredSize", f"must lie between minSize {pool.min_size} and maxSize {pool.max_size}"))
+    if pool.node_selector:
+        out.append((f"{at}.nodeSelector", "cloud pools are labelled by the platform "
+                    "(genai-platform.io/gpu-pool: <name>); remove this key"))
+    return out
+
+
+def _pool_problems(i: int, pool: GpuPoolConfig, target: str = "existing") -> list[Problem]:
+    at = f"gpuPools[{i}]"
+    out: list[Problem] = (_existing_pool_problems(at, pool) if target == "existing"
+                          else _cloud_pool_problems(at, pool, target))
+    gpu_model = pool.gpu_model
+    if gpu_model is None and target in CLOUD_OF_TARGET and pool.instance_type:
+        instance = lookup(CLOUD_OF_TARGET[target], pool.instance_type)
+        gpu_model = instance.gpu_model if instance else None
+    model = GPU_MODELS.get(gpu_model) if gpu_model else None
+    if gpu_model is not None and model is None:
+        out.append((f"{at}.gpuModel", f"unknown GPU model {gpu_model!r}{suggest(gpu_model, GPU_MODELS)} "
                     f"(known: {', '.join(GPU_MODELS)})"))
-    elif pool.gpu_memory_gib is not None and pool.gpu_memory_gib != model.memory_gib:
-        out.append((f"{at}.gpuMemoryGiB", f"{pool.gpu_model} has {model.memory_gib} GiB, not {pool.gpu_memory_gib}; "
+    elif model is not None and pool.gpu_memory_gib is not None and pool.gpu_memory_gib != model.memory_gib:
+        out.append((f"{at}.gpuMemoryGiB", f"{gpu_model} has {model.memory_gib} GiB, not {pool.gpu_memory_gib}; "
                     "fix the value or drop the key to use the catalog's"))
     sharing = pool.sharing
     if sharing.mode == "time-slicing":
@@ -46,7 +112,7 @@ def _pool_problems(i: int, pool: GpuPoolConfig) -> list[Problem]:
             out.append((f"{at}.sharing.migProfile", "required when sharing.mode is 'mig' (e.g. '1g.10gb')"))
         elif model is not None and sharing.mig_profile not in model.mig_profiles:
             valid = ", ".join(model.mig_profiles) if model.mig_profiles else "none: this GPU does not support MIG"
-            out.append((f"{at}.sharing.migProfile", f"{sharing.mig_profile!r} is not a MIG profile of {pool.gpu_model} "
+            out.append((f"{at}.sharing.migProfile", f"{sharing.mig_profile!r} is not a MIG profile of {gpu_model} "
                         f"(valid: {valid})"))
     else:
         for key, val in (("replicas", sharing.replicas), ("migProfile", sharing.mig_profile)):
@@ -77,14 +143,14 @@ def _storage_problems(storage: StorageConfig) -> list[Problem]:
     return out
 
 
-def _pools_problems(pools: list[tuple[int, GpuPoolConfig]]) -> list[Problem]:
+def _pools_problems(pools: list[tuple[int, GpuPoolConfig]], target: str = "existing") -> list[Problem]:
     out: list[Problem] = []
     seen: dict[str, int] = {}
     for i, pool in pools:
         if pool.name in seen:
             out.append((f"gpuPools[{i}].name", f"duplicate pool name {pool.name!r} (also gpuPools[{seen[pool.name]}])"))
         seen.setdefault(pool.name, i)
-        out += _pool_problems(i, pool)
+        out += _pool_problems(i, pool, target)
     return out
 
 
@@ -107,12 +173,65 @@ def _namespace_problems(ns: NamespacesConfig) -> list[Problem]:
     return out
 
 
+def _target_problems(cluster: ClusterConfig) -> list[Problem]:
+    out: list[Problem] = []
+    for target in CLOUD_OF_TARGET:
+        section = getattr(cluster, target)
+        if cluster.target == target and section is None:
+            out.append((f"cluster.{target}", f"required when cluster.target is {target!r}"))
+        if cluster.target != target and section is not None:
+            out.append((f"cluster.{target}", f"only applies when cluster.target is {target!r} "
+                        f"(it is {cluster.target!r})"))
+    if cluster.target != "existing":
+        if "existing" in cluster.model_fields_set:
+            out.append(("cluster.existing", f"only applies when cluster.target is 'existing' (it is {cluster.target!r})"))
+        pool = cluster.system_pool
+        if pool.min_size > pool.max_size:
+            out.append(("cluster.systemPool.minSize", f"{pool.min_size} is above maxSize {pool.max_size}"))
+        if pool.desired_size is not None and not pool.min_size <= pool.desired_size <= pool.max_size:
+            out.append(("cluster.systemPool.desiredSize",
+                        f"must lie between minSize {pool.min_size} and maxSize {pool.max_size}"))
+    elif "system_pool" in cluster.model_fields_set:
+        out.append(("cluster.systemPool", "only applies to cloud targets (cluster.target eks, gke or aks)"))
+    return out
+
+
+def _cloud_operator_problems(cfg: PlatformConfig) -> list[Problem]:
+    # EKS's accelerated AMIs and GKE's driver installer bring driver and toolkit themselves.
+    if cfg.cluster.target not in ("eks", "gke"):
+        return []
+    keys = {"driver": "driver", "driver_version": "driverVersion", "toolkit": "toolkit"}
+    return [(f"gpuOperator.{key}", f"decided by the {cfg.cluster.target} target (the node image brings the driver "
+             "and container toolkit); remove this key")
+            for field, key in keys.items() if field in cfg.gpu_operator.model_fields_set]
+
+
+def _cloud_storage_problems(cfg: PlatformConfig) -> list[Problem]:
+    if cfg.cluster.target != "existing" and "storage" in cfg.model_fields_set:
+        return [("storage", f"the {cfg.cluster.target} target creates its own storage classes "
+                 "(see the README's per-cloud settings); remove this section")]
+    return []
+
+
+def _cloud_problems(cfg: PlatformConfig) -> list[Problem]:
+    rules = {"eks": eks_problems, "gke": gke_problems, "aks": aks_problems}
+    rule = rules.get(cfg.cluster.target)
+    if rule is None or getattr(cfg.cluster, cfg.cluster.target) is None:
+        return []
+    return rule(cfg)
+
+
 def check(cfg: PlatformConfig) -> list[Problem]:
     """Every cross-field problem in ``cfg``; empty when the configuration is coherent."""
-    return (_pools_problems(list(enumerate(cfg.gpu_pools)))
+    target = cfg.cluster.target
+    return (_target_problems(cfg.cluster)
+            + _pools_problems(list(enumerate(cfg.gpu_pools)), target)
             + _operator_problems(cfg.gpu_operator, bool(cfg.gpu_pools))
             + _namespace_problems(cfg.namespaces)
-            + _storage_problems(cfg.storage))
+            + _storage_problems(cfg.storage)
+            + _cloud_storage_problems(cfg)
+            + _cloud_operator_problems(cfg)
+            + _cloud_problems(cfg))
 
 
 def _parse(model: type[BaseModel], value: Any) -> Optional[Any]:
@@ -131,9 +250,13 @@ def check_sections(raw: dict[str, Any]) -> list[Problem]:
     out: list[Problem] = []
     raw_pools = raw.get("gpuPools", [])
     has_pools: Optional[bool] = None
+    cluster = _parse(ClusterConfig, raw.get("cluster", {}))
+    target = cluster.target if cluster is not None else "existing"
+    if cluster is not None:
+        out += _target_problems(cluster)
     if isinstance(raw_pools, list):
         parsed = [(i, _parse(GpuPoolConfig, p)) for i, p in enumerate(raw_pools)]
-        out += _pools_problems([(i, p) for i, p in parsed if p is not None])
+        out += _pools_problems([(i, p) for i, p in parsed if p is not None], target)
         has_pools = bool(raw_pools)
     for key, model, rule in (
         ("gpuOperator", GpuOperatorConfig, lambda s: _operator_problems(s, has_pools)),

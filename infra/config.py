@@ -148,6 +148,9 @@ def load() -> LoadedConfig:
         if pulumi.runtime.get_config(full) is not None and not pulumi.runtime.is_config_secret(full):
             problems.append(f"{full}: must be stored as a secret: pulumi config set --secret {key} < file")
     has_kubeconfig = pulumi.runtime.get_config(f"{PROJECT}:kubeconfig") is not None
+    if has_kubeconfig and platform is not None and platform.cluster.target != "existing":
+        problems.append(f"{PROJECT}:kubeconfig: only applies when cluster.target is 'existing'; the "
+                        f"{platform.cluster.target} target builds its own kubeconfig")
     if has_kubeconfig and platform is not None and platform.cluster.existing.kubeconfig_path:
         problems.append(f"{PROJECT}:cluster.existing.kubeconfigPath: set either this path or the secret "
                         f"{PROJECT}:kubeconfig, not both")

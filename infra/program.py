@@ -6,11 +6,14 @@ see ``pulumi.Config``.
 
 from __future__ import annotations
 
+import importlib
+
 import pulumi
 
 from components.cluster.existing import ExistingCluster, ExistingClusterArgs
-from components.cluster.info import ClusterInfo, GpuPool, GpuSharing, StorageClasses, Taint
+from components.cluster.info import ClusterInfo, GpuPool, GpuSharing, IdentityRequest, StorageClasses, Taint
 from components.common.gpus import GPU_MODELS
+from components.common.instances import Cloud, lookup
 from components.platform.gpu_operator import GpuOperator, GpuOperatorArgs
 from components.platform.gpu_operator_values import GpuOperatorSettings
 from components.platform.namespace import NamespaceArgs, PlatformNamespace
@@ -20,18 +23,40 @@ from infra.config import LoadedConfig
 from infra.schema import GpuPoolConfig, PlatformConfig
 
 NFS_DEFAULT_CLASS = "nfs-rwx"
+CLOUDS: dict[str, Cloud] = {"eks": "aws", "gke": "gcp", "aks": "azure"}
+POOL_LABEL = "genai-platform.io/gpu-pool"
 
 
-def gpu_pool(cfg: GpuPoolConfig) -> GpuPool:
-    memory = cfg.gpu_memory_gib or GPU_MODELS[cfg.gpu_model].memory_gib
+def gpu_pool(cfg: GpuPoolConfig, target: str = "existing") -> GpuPool:
+    """The pool as the layers see it; a known cloud instance type fills in the GPU facts."""
+    cloud = CLOUDS.get(target)
+    instance = lookup(cloud, cfg.instance_type) if cloud and cfg.instance_type else None
+    gpu_model = cfg.gpu_model or (instance.gpu_model if instance else "")
+    gpus = cfg.gpus_per_node or (instance.gpus if instance else 0)
+    memory = cfg.gpu_memory_gib or GPU_MODELS[gpu_model].memory_gib
     return GpuPool(
         name=cfg.name,
-        gpu_model=cfg.gpu_model,
+        gpu_model=gpu_model,
         gpu_memory_gib=memory,
-        gpus_per_node=cfg.gpus_per_node,
-        node_selector=dict(cfg.node_selector) or {"genai-platform.io/gpu-pool": cfg.name},
+        gpus_per_node=gpus,
+        node_selector=dict(cfg.node_selector) or {POOL_LABEL: cfg.name},
         taints=tuple(Taint(t.key, t.value, t.effect) for t in cfg.taints),
         sharing=GpuSharing(cfg.sharing.mode, cfg.sharing.replicas, cfg.sharing.mig_profile),
+        instance_type=cfg.instance_type,
+        min_size=cfg.min_size,
+        max_size=cfg.max_size or 0,
+        desired_size=cfg.desired_size,
+        spot=cfg.spot,
+        disk_size_gib=cfg.disk_size_gib,
+        zones=tuple(cfg.zones),
+    )
+
+
+def identity_requests(cfg: PlatformConfig) -> tuple[IdentityRequest, ...]:
+    """Service accounts of later layers that need the platform bucket, bound by the cluster."""
+    return (
+        IdentityRequest("model-downloads", cfg.namespaces.models, "model-downloader", "read"),
+        IdentityRequest("backups", cfg.namespaces.backups, "velero", "read-write"),
     )
 
 
@@ -43,10 +68,16 @@ def storage_classes(cfg: PlatformConfig) -> StorageClasses:
 
 def build_cluster(loaded: LoadedConfig) -> ClusterInfo:
     cfg = loaded.platform
+    target = cfg.cluster.target
+    pools = tuple(gpu_pool(p, target) for p in cfg.gpu_pools)
+    if target != "existing":
+        # Each cloud's SDK is large and slow to import; a stack loads only its own.
+        module = importlib.import_module(f"infra.cluster_{target}")
+        return module.build(cfg, pools, identity_requests(cfg))
     existing = cfg.cluster.existing
     cluster = ExistingCluster("cluster", ExistingClusterArgs(
         kubernetes_version=cfg.cluster.kubernetes_version,
-        gpu_pools=tuple(gpu_pool(p) for p in cfg.gpu_pools),
+        gpu_pools=pools,
         storage=storage_classes(cfg),
         kubeconfig=loaded.kubeconfig,
         kubeconfig_path=existing.kubeconfig_path,
@@ -75,6 +106,8 @@ def build_platform(cfg: PlatformConfig, cluster: ClusterInfo) -> dict:
                 driver_version=op.driver_version,
                 toolkit=op.toolkit,
                 dcgm_service_monitor=op.dcgm_service_monitor,
+                platform=cluster.gpu_platform,
+                kubernetes_version=cluster.kubernetes_version,
             ),
         ))
     rwx = cfg.storage.rwx

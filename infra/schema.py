@@ -9,70 +9,42 @@ Later layers add their sections (``models``, ``databases``, ``gateway``, ``tenan
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, Field
+
+from infra.schema_aks import AksConfig
+from infra.schema_base import DnsLabel, DnsSubdomain, KubernetesVersion, Section, absolute_path
+from infra.schema_eks import EksConfig
+from infra.schema_gke import GkeConfig
 
 GPU_OPERATOR_CHART_VERSION = "v26.7.0"
 GPU_TAINT_KEY = "nvidia.com/gpu"
-
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_K8S_VERSION = re.compile(r"^1\.(\d+)$")
-
-
-def _dns_label(value: str) -> str:
-    if len(value) > 63 or not _DNS_LABEL.match(value):
-        raise ValueError(
-            f"must be a DNS-1123 label (lowercase letters, digits and '-', starting and ending "
-            f"with a letter or digit, at most 63 characters); got {value!r}"
-        )
-    return value
-
-
-def _dns_subdomain(value: str) -> str:
-    if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
-        raise ValueError(
-            f"must be a DNS-1123 subdomain (lowercase letters, digits, '-' and '.'); got {value!r}"
-        )
-    return value
-
-
-def _k8s_version(value: str) -> str:
-    m = _K8S_VERSION.match(value)
-    if not m or not 29 <= int(m.group(1)) <= 37:
-        raise ValueError(f"must be a supported Kubernetes minor version '1.29' .. '1.37' (quote it in YAML); got {value!r}")
-    return value
-
-
-def _absolute_path(value: str) -> str:
-    if not value.startswith("/"):
-        raise ValueError(f"must be an absolute export path starting with '/'; got {value!r}")
-    return value
-
-
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
-DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
-KubernetesVersion = Annotated[str, AfterValidator(_k8s_version)]
-
-
-class Section(BaseModel):
-    """Base of every config section: camelCase keys, unknown keys rejected, immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
-
 
 class ExistingClusterConfig(Section):
     kubeconfig_path: Optional[str] = None
     context: Optional[str] = None
 
 
+class SystemPoolConfig(Section):
+    """The CPU node pool of a cloud cluster (system add-ons, downloads, databases, apps)."""
+
+    instance_type: Optional[str] = None        # None: the cloud's default (see the cloud section)
+    min_size: int = Field(default=2, ge=1, le=100, strict=True)
+    max_size: int = Field(default=6, ge=1, le=100, strict=True)
+    desired_size: Optional[int] = Field(default=None, ge=1, le=100, strict=True)
+    disk_size_gib: int = Field(default=100, ge=20, le=4096, strict=True, alias="diskSizeGiB")
+    spot: bool = False
+
+
 class ClusterConfig(Section):
-    target: Literal["existing"] = "existing"
+    target: Literal["existing", "eks", "gke", "aks"] = "existing"
     kubernetes_version: KubernetesVersion = "1.33"
     existing: ExistingClusterConfig = ExistingClusterConfig()
+    system_pool: SystemPoolConfig = SystemPoolConfig()
+    eks: Optional[EksConfig] = None
+    gke: Optional[GkeConfig] = None
+    aks: Optional[AksConfig] = None
 
 
 class Taint(Section):
@@ -93,9 +65,18 @@ def _gpu_taint() -> list[Taint]:
 
 class GpuPoolConfig(Section):
     name: DnsLabel
-    gpu_model: str
+    # Cloud targets: the instance type decides GPU model, count and memory (from the GPU
+    # instance catalog); gpuModel/gpusPerNode/gpuMemoryGiB describe types the catalog lacks.
+    instance_type: Optional[str] = None
+    gpu_model: Optional[str] = None
     gpu_memory_gib: Optional[int] = Field(default=None, gt=0, strict=True, alias="gpuMemoryGiB")
-    gpus_per_node: int = Field(gt=0, le=16, strict=True)
+    gpus_per_node: Optional[int] = Field(default=None, gt=0, le=16, strict=True)
+    min_size: int = Field(default=0, ge=0, le=1000, strict=True)
+    max_size: Optional[int] = Field(default=None, gt=0, le=1000, strict=True)
+    desired_size: Optional[int] = Field(default=None, ge=0, le=1000, strict=True)
+    spot: bool = False
+    disk_size_gib: int = Field(default=200, ge=50, le=16384, strict=True, alias="diskSizeGiB")
+    zones: list[str] = []
     node_selector: dict[str, str] = {}
     taints: list[Taint] = Field(default_factory=_gpu_taint)
     sharing: GpuSharing = GpuSharing()
@@ -112,7 +93,7 @@ class GpuOperatorConfig(Section):
 
 class NfsConfig(Section):
     server: str = Field(min_length=1)
-    share: Annotated[str, AfterValidator(_absolute_path)]
+    share: Annotated[str, AfterValidator(absolute_path)]
     sub_dir: Optional[str] = None
     mount_options: list[str] = ["nfsvers=4.1"]
 
@@ -136,6 +117,8 @@ class StorageConfig(Section):
 class NamespacesConfig(Section):
     system: DnsLabel = "genai-system"
     gpu_operator: DnsLabel = "gpu-operator"
+    models: DnsLabel = "genai-models"
+    backups: DnsLabel = "velero"
 
 
 class PlatformConfig(Section):

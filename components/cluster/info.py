@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
+import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common.gpus import mig_config_name
@@ -48,6 +49,14 @@ class GpuPool:
     node_selector: Mapping[str, str]
     taints: tuple[Taint, ...]
     sharing: GpuSharing = field(default_factory=GpuSharing)
+    # Cloud node pools only: what the cloud creates and how far the autoscaler may go.
+    instance_type: Optional[str] = None
+    min_size: int = 0
+    max_size: int = 0
+    desired_size: Optional[int] = None
+    spot: bool = False
+    disk_size_gib: int = 200
+    zones: tuple[str, ...] = ()
 
     @property
     def tolerations(self) -> list[dict]:
@@ -68,10 +77,65 @@ class GpuPool:
         return labels
 
 
+    def node_labels(self, extra: Mapping[str, str] = {}) -> dict[str, str]:  # noqa: B006 - read only
+        """Every label a node of this pool carries: selector, operator config, cloud extras."""
+        return {**self.node_selector, **self.operator_node_labels, **extra}
+
+
+@dataclass(frozen=True)
+class SystemPool:
+    """The CPU node pool of a cloud cluster."""
+
+    instance_type: str
+    min_size: int
+    max_size: int
+    desired_size: Optional[int]
+    disk_size_gib: int
+    spot: bool = False
+
+
 @dataclass(frozen=True)
 class StorageClasses:
     rwo: str
     rwx: Optional[str]
+
+
+@dataclass(frozen=True)
+class IdentityRequest:
+    """A Kubernetes service account a later layer needs bound to cloud permissions.
+
+    The cluster component creates the cloud identity and the binding; the layer that owns the
+    service account creates it with ``WorkloadIdentity.annotations`` and ``pod_labels``.
+    """
+
+    name: str                                  # "backups", "model-downloads"
+    namespace: str
+    service_account: str
+    access: Literal["read", "read-write"]      # on the platform's object store
+
+
+@dataclass(frozen=True)
+class WorkloadIdentity:
+    name: str
+    namespace: str
+    service_account: str
+    annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    cloud_principal: Optional[pulumi.Input[str]] = None   # role ARN, GSA email or client id
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    """The platform's bucket for backups and model sources."""
+
+    kind: Literal["s3", "gcs", "azure-blob"]
+    bucket: pulumi.Input[str]
+    region: str
+    account: Optional[pulumi.Input[str]] = None       # Azure storage account
+    endpoint: Optional[pulumi.Input[str]] = None
+
+
+GpuPlatform = Literal["generic", "eks-al2023", "eks-bottlerocket", "gke", "aks"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +147,13 @@ class ClusterInfo:
     gpu_pools: tuple[GpuPool, ...]
     storage: StorageClasses
     protect: bool = False
+    # How GPU nodes come up, which decides what the GPU Operator must install itself.
+    gpu_platform: GpuPlatform = "generic"
+    identities: Mapping[str, WorkloadIdentity] = field(default_factory=dict)
+    object_store: Optional[ObjectStore] = None
+    registry: Optional[pulumi.Input[str]] = None
+    zones: tuple[str, ...] = ()
+    kubeconfig: Optional[pulumi.Output[str]] = None     # secret
 
     @property
     def cpu_only(self) -> bool:

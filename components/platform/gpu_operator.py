@@ -6,6 +6,7 @@ Creates:
   plugin, DCGM); no weaker level admits them. Baseline network policies plus egress to the
   API server and registries, and ingress to the DCGM exporter's metrics port;
 - the device-plugin ConfigMap (time-slicing / MIG per pool) when any pool shares its GPUs;
+- on GKE, the ResourceQuota that lets system-critical pods run in its namespace;
 - the Helm release (chart ``gpu-operator`` from NVIDIA's NGC repository, pinned version).
 """
 
@@ -24,6 +25,7 @@ from components.platform import network_policies as np
 from components.platform.gpu_operator_values import (
     CHART,
     DEVICE_PLUGIN_CONFIGMAP,
+    PREINSTALLED_STACK,
     REPOSITORY,
     GpuOperatorSettings,
     device_plugin_config,
@@ -47,8 +49,10 @@ class GpuOperator(pulumi.ComponentResource):
         cluster, ns = args.cluster, args.namespace
         provider = cluster.provider
         policy_labels = standard_labels("network-policy", ns, "gpu-operator")
+        settings = args.settings
         # A managed driver fetches kernel headers and packages over HTTP(S).
-        egress_ports = [443, 6443, 80] if args.settings.driver == "managed" else [443, 6443]
+        managed = settings.driver == "managed" and settings.platform not in PREINSTALLED_STACK
+        egress_ports = [443, 6443, 80] if managed else [443, 6443]
         namespace = PlatformNamespace(f"{name}-ns", NamespaceArgs(
             provider=provider,
             namespace=ns,
@@ -73,7 +77,9 @@ class GpuOperator(pulumi.ComponentResource):
                 opts=child_opts(self, provider, depends_on=[namespace.resource]),
             ))
 
-        self.values = gpu_operator_values(args.settings, cluster.gpu_pools)
+        if settings.platform == "gke":
+            depends.append(self._gke_quota(name, ns, provider, namespace.resource))
+        self.values = gpu_operator_values(settings, cluster.gpu_pools)
         self.release = k8s.helm.v3.Release(
             name,
             name="gpu-operator",
@@ -87,3 +93,20 @@ class GpuOperator(pulumi.ComponentResource):
             opts=child_opts(self, provider, depends_on=depends),
         )
         self.register_outputs({"namespace": ns, "chartVersion": args.settings.chart_version})
+
+    def _gke_quota(self, name: str, ns: str, provider: k8s.Provider, namespace: pulumi.Resource) -> k8s.core.v1.ResourceQuota:
+        # GKE admits pods of the system-*-critical priority classes only in namespaces holding a
+        # quota for them; the operator's daemonsets use those classes.
+        return k8s.core.v1.ResourceQuota(
+            f"{name}-critical-pods",
+            metadata={"name": "gpu-operator-quota", "namespace": ns,
+                      "labels": standard_labels("quota", name, "gpu-operator")},
+            spec={
+                "hard": {"pods": "100"},
+                "scopeSelector": {"matchExpressions": [{
+                    "operator": "In", "scopeName": "PriorityClass",
+                    "values": ["system-node-critical", "system-cluster-critical"],
+                }]},
+            },
+            opts=child_opts(self, provider, depends_on=[namespace]),
+        )

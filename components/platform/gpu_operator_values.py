@@ -10,12 +10,30 @@ from typing import Literal, Optional
 
 import yaml
 
-from components.cluster.info import GpuPool
+from components.cluster.info import GpuPlatform, GpuPool
 
 CHART = "gpu-operator"
 REPOSITORY = "https://helm.ngc.nvidia.com/nvidia"
 DEFAULT_CONFIG = "default"
 DEVICE_PLUGIN_CONFIGMAP = "device-plugin-config"
+GKE_NVIDIA_DIR = "/home/kubernetes/bin/nvidia"
+# Node labels NVIDIA's procedures put on GPU nodes whose image already brings a part of the
+# GPU stack, so the operator (or GKE) does not deploy a second copy of it.
+PLATFORM_NODE_LABELS: dict[str, dict[str, str]] = {
+    # GKE runs its own device plugin on GPU nodes unless told not to; the operator's replaces it.
+    "gke": {"gke-no-default-nvidia-gpu-device-plugin": "true"},
+    # Bottlerocket's NVIDIA variant ships driver, toolkit and device plugin in the OS image.
+    "eks-bottlerocket": {
+        "nvidia.com/gpu.deploy.device-plugin": "false",
+        "nvidia.com/gpu.deploy.mig-manager": "false",
+    },
+}
+# The node image owns driver and container toolkit on these platforms.
+PREINSTALLED_STACK = ("eks-al2023", "eks-bottlerocket", "gke")
+
+
+def platform_node_labels(platform: GpuPlatform) -> dict[str, str]:
+    return dict(PLATFORM_NODE_LABELS.get(platform, {}))
 
 
 @dataclass(frozen=True)
@@ -25,6 +43,8 @@ class GpuOperatorSettings:
     driver_version: Optional[str] = None
     toolkit: Literal["managed", "preinstalled"] = "managed"
     dcgm_service_monitor: bool = True
+    platform: GpuPlatform = "generic"
+    kubernetes_version: str = "1.33"
 
 
 def gpu_tolerations(pools: tuple[GpuPool, ...]) -> list[dict]:
@@ -66,14 +86,32 @@ def device_plugin_config(pools: tuple[GpuPool, ...]) -> Optional[dict[str, str]]
     return data
 
 
+def _minor(version: str) -> int:
+    return int(version.split(".")[1])
+
+
+def _toolkit(settings: GpuOperatorSettings) -> dict:
+    if settings.platform in ("eks-al2023", "eks-bottlerocket"):
+        return {"enabled": False}
+    if settings.platform == "gke":
+        # NVIDIA's GKE procedure: GKE's installer puts the driver under /home/kubernetes/bin/nvidia
+        # and the toolkit goes beside it; from 1.33 GKE's containerd config is read from its file.
+        toolkit: dict = {"enabled": True, "installDir": GKE_NVIDIA_DIR}
+        if _minor(settings.kubernetes_version) >= 33:
+            toolkit["env"] = [{"name": "RUNTIME_CONFIG_SOURCE", "value": "file"}]
+        return toolkit
+    return {"enabled": settings.toolkit == "managed"}
+
+
 def gpu_operator_values(settings: GpuOperatorSettings, pools: tuple[GpuPool, ...]) -> dict:
     tolerations = gpu_tolerations(pools)
-    driver: dict = {"enabled": settings.driver == "managed"}
-    if settings.driver == "managed" and settings.driver_version:
+    managed_driver = settings.driver == "managed" and settings.platform not in PREINSTALLED_STACK
+    driver: dict = {"enabled": managed_driver}
+    if managed_driver and settings.driver_version:
         driver["version"] = settings.driver_version
     values: dict = {
         "driver": driver,
-        "toolkit": {"enabled": settings.toolkit == "managed"},
+        "toolkit": _toolkit(settings),
         "dcgmExporter": {"serviceMonitor": {"enabled": settings.dcgm_service_monitor}},
         "daemonsets": {"tolerations": tolerations},
         "node-feature-discovery": {"worker": {"tolerations": [
@@ -84,6 +122,9 @@ def gpu_operator_values(settings: GpuOperatorSettings, pools: tuple[GpuPool, ...
         # already request; mixed layouts would need per-profile resource names.
         "mig": {"strategy": "single"},
     }
+    if settings.platform == "gke":
+        values["hostPaths"] = {"driverInstallDir": GKE_NVIDIA_DIR}
+        values["cdi"] = {"enabled": True}
     if device_plugin_config(pools) is not None:
         values["devicePlugin"] = {"config": {"name": DEVICE_PLUGIN_CONFIGMAP, "create": False, "default": DEFAULT_CONFIG}}
     return values

@@ -9,6 +9,7 @@ code that reads ids, names or status fields sees what a real deployment returns.
 from __future__ import annotations
 
 import hashlib
+import importlib
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -124,8 +125,19 @@ users:
 """
 
 
-def _fake_id(kind: str, name: str) -> str:
+def fake_id(kind: str, name: str) -> str:
     return f"{kind}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
+
+
+# Cloud resource outputs live in one module per provider package (``infra/plan/mocks_<pkg>.py``),
+# each with ``new_resource(args) -> (id, outputs)`` and ``call(args) -> dict``.
+_CLOUD_MOCKS = {"aws": "aws", "gcp": "gcp", "azure-native": "azure"}
+
+
+def _cloud_mock(token: str):
+    package = token.split(":", 1)[0]
+    module = _CLOUD_MOCKS.get(package)
+    return importlib.import_module(f"infra.plan.mocks_{module}") if module else None
 
 
 class PlatformMocks(pulumi.runtime.Mocks):
@@ -133,8 +145,11 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         t, inputs = args.typ, dict(args.inputs)
+        cloud = _cloud_mock(t)
+        if cloud is not None:
+            return cloud.new_resource(args)
         if t.startswith("pulumi:providers:"):
-            return _fake_id("provider", args.name), inputs
+            return fake_id("provider", args.name), inputs
         if t == "kubernetes:helm.sh/v3:Release":
             name = inputs.get("name") or args.name
             inputs["status"] = {
@@ -146,14 +161,15 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if t.startswith("kubernetes:"):
             meta = dict(inputs.get("metadata") or {})
             meta.setdefault("name", args.name)
-            meta["uid"] = _fake_id("uid", args.name)
+            meta["uid"] = fake_id("uid", args.name)
             inputs["metadata"] = meta
             ns = meta.get("namespace")
             return (f"{ns}/{meta['name']}" if ns else meta["name"]), inputs
         if t == "random:index/randomPassword:RandomPassword":
             inputs["result"] = "plan-" + hashlib.sha256(args.name.encode()).hexdigest()[:24]
-            return _fake_id("password", args.name), inputs
-        return _fake_id(t.rsplit(":", 1)[-1].lower(), args.name), inputs
+            return fake_id("password", args.name), inputs
+        return fake_id(t.rsplit(":", 1)[-1].lower(), args.name), inputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
-        return {}
+        cloud = _cloud_mock(args.token)
+        return cloud.call(args) if cloud is not None else {}
