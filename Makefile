@@ -29,6 +29,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/plan.py --stack $(STACK)
+	$(PY) benchmarks/stacks.py
 
 clean:
 	rm -rf build

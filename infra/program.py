@@ -130,7 +130,22 @@ def run(loaded: LoadedConfig) -> None:
         "kind": cluster.kind,
         "kubernetesVersion": cluster.kubernetes_version,
         "cpuOnly": cluster.cpu_only,
+        "gpuPlatform": cluster.gpu_platform,
+        "zones": list(cluster.zones),
     })
+    if cluster.kubeconfig is not None:
+        pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
+    if cluster.registry is not None:
+        pulumi.export("registry", cluster.registry)
+    if cluster.object_store is not None:
+        store = cluster.object_store
+        pulumi.export("objectStore", {"kind": store.kind, "bucket": store.bucket, "region": store.region,
+                                      **({"account": store.account} if store.account is not None else {})})
+    if cluster.identities:
+        pulumi.export("workloadIdentities", {
+            name: {"namespace": i.namespace, "serviceAccount": i.service_account, "principal": i.cloud_principal}
+            for name, i in cluster.identities.items()
+        })
     pulumi.export("gpuPools", [{
         "name": p.name,
         "gpuModel": p.gpu_model,
@@ -139,6 +154,8 @@ def run(loaded: LoadedConfig) -> None:
         "sharing": p.sharing.mode,
         "nodeSelector": dict(p.node_selector),
         "nodeLabels": p.operator_node_labels,
+        **({"instanceType": p.instance_type, "minSize": p.min_size, "maxSize": p.max_size, "spot": p.spot}
+           if p.instance_type else {}),
     } for p in cluster.gpu_pools])
     pulumi.export("storageClasses", {"rwo": cluster.storage.rwo, "rwx": cluster.storage.rwx})
     pulumi.export("namespaces", platform["namespaces"])

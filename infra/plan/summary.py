@@ -49,6 +49,15 @@ def render_summary(plan: Plan) -> str:
     out += ["", "## Cluster", "",
             f"- target: {cluster.get('kind')}, Kubernetes {cluster.get('kubernetesVersion')}"
             f"{', CPU-only' if cluster.get('cpuOnly') else ''}"]
+    if cluster.get("zones"):
+        out.append(f"- zones: {', '.join(cluster['zones'])}; GPU platform: {cluster.get('gpuPlatform')}")
+    if outputs.get("registry"):
+        out.append(f"- image registry: `{outputs['registry']}`")
+    store = outputs.get("objectStore")
+    if store:
+        out.append(f"- object store: {store['kind']} `{store['bucket']}` ({store['region']})")
+    for name, ident in (outputs.get("workloadIdentities") or {}).items():
+        out.append(f"- workload identity `{name}`: `{ident['namespace']}/{ident['serviceAccount']}` -> `{ident['principal']}`")
     classes = outputs.get("storageClasses", {})
     out.append(f"- storage classes: RWO `{classes.get('rwo')}`, RWX `{classes.get('rwx') or 'none'}`")
     for key, ns in (outputs.get("namespaces") or {}).items():
@@ -58,13 +67,15 @@ def render_summary(plan: Plan) -> str:
     if not pools:
         out.append("None: CPU-only stack, no GPU Operator.")
     else:
-        out += ["| pool | GPU | GiB | GPUs/node | sharing | node selector | labels the nodes need |",
-                "| --- | --- | ---: | ---: | --- | --- | --- |"]
+        out += ["| pool | GPU | GiB | GPUs/node | sharing | node selector | labels the nodes need | instance | nodes |",
+                "| --- | --- | ---: | ---: | --- | --- | --- | --- | --- |"]
         for p in pools:
             sel = ", ".join(f"`{k}={v}`" for k, v in p["nodeSelector"].items())
             need = ", ".join(f"`{k}={v}`" for k, v in p["nodeLabels"].items()) or "-"
+            instance = f"{p['instanceType']}{' (spot)' if p.get('spot') else ''}" if p.get("instanceType") else "-"
+            nodes = f"{p['minSize']}..{p['maxSize']}" if p.get("instanceType") else "-"
             out.append(f"| {p['name']} | {p['gpuModel']} | {p['gpuMemoryGiB']} | {p['gpusPerNode']} | "
-                       f"{p['sharing']} | {sel} | {need} |")
+                       f"{p['sharing']} | {sel} | {need} | {instance} | {nodes} |")
     out += ["", "## Helm releases", "", "| release | chart | version | namespace | repository |",
             "| --- | --- | --- | --- | --- |"]
     for rel in plan.releases:

@@ -10,6 +10,7 @@ from components.platform.gpu_operator_values import (
     device_plugin_config,
     gpu_operator_values,
     gpu_tolerations,
+    platform_node_labels,
 )
 
 GPU_TAINT = (Taint("nvidia.com/gpu", "present", "NoSchedule"),)
@@ -128,3 +129,54 @@ def test_cpu_only_stack_has_no_gpu_operator(run):
 def test_gpu_operator_can_be_switched_off_with_pools(run):
     mon = run("onprem", overrides={"gpuOperator": {"enabled": False}}).monitor
     assert not [r for r in mon.registrations if "GpuOperator" in r.type]
+
+
+# --- per-platform values: what the node image already brings is not installed twice ---
+
+def test_eks_accelerated_amis_bring_driver_and_toolkit():
+    for platform in ("eks-al2023", "eks-bottlerocket"):
+        v = gpu_operator_values(settings(platform=platform), (pool(),))
+        assert v["driver"] == {"enabled": False}
+        assert v["toolkit"] == {"enabled": False}
+        assert "hostPaths" not in v
+
+
+def test_eks_driver_stays_off_even_if_managed_was_left_as_default():
+    v = gpu_operator_values(settings(platform="eks-al2023", driver="managed", driver_version="580.95.05"), (pool(),))
+    assert v["driver"] == {"enabled": False}
+
+
+def test_gke_follows_nvidias_gke_procedure():
+    v = gpu_operator_values(settings(platform="gke", kubernetes_version="1.33"), (pool(),))
+    assert v["driver"] == {"enabled": False}
+    assert v["hostPaths"] == {"driverInstallDir": "/home/kubernetes/bin/nvidia"}
+    assert v["toolkit"]["installDir"] == "/home/kubernetes/bin/nvidia"
+    assert v["toolkit"]["enabled"] is True
+    assert {"name": "RUNTIME_CONFIG_SOURCE", "value": "file"} in v["toolkit"]["env"]
+    assert v["cdi"] == {"enabled": True}
+
+
+def test_gke_runtime_config_source_only_from_1_33():
+    v = gpu_operator_values(settings(platform="gke", kubernetes_version="1.32"), (pool(),))
+    assert "env" not in v["toolkit"]
+
+
+def test_aks_and_generic_let_the_operator_own_the_driver():
+    for platform in ("aks", "generic"):
+        v = gpu_operator_values(settings(platform=platform), (pool(),))
+        assert v["driver"]["enabled"] is True and v["toolkit"]["enabled"] is True
+
+
+def test_platform_node_labels():
+    assert platform_node_labels("gke") == {"gke-no-default-nvidia-gpu-device-plugin": "true"}
+    assert platform_node_labels("eks-bottlerocket") == {
+        "nvidia.com/gpu.deploy.device-plugin": "false", "nvidia.com/gpu.deploy.mig-manager": "false"}
+    assert platform_node_labels("eks-al2023") == {} and platform_node_labels("aks") == {}
+
+
+def test_every_platforms_values_are_keys_of_the_pinned_chart():
+    from infra.plan.validate import validate_helm_values
+
+    for platform in ("generic", "eks-al2023", "eks-bottlerocket", "gke", "aks"):
+        values = gpu_operator_values(settings(platform=platform), (pool(), pool("l4", "time-slicing", 4)))
+        assert validate_helm_values("gpu-operator", values) == [], platform
