@@ -6,7 +6,6 @@ with the path a user can find in the stack file (``gpuPools[1].sharing.migProfil
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, Optional
 
 from pydantic import BaseModel, ValidationError
@@ -16,22 +15,19 @@ from components.common.instances import INSTANCE_TYPES, lookup
 from infra.checks_aks import aks_problems
 from infra.checks_eks import eks_problems
 from infra.checks_gke import gke_problems
+from infra.checks_models import check_models, models_problems, plan_problems, planning_pools
+from infra.problems import Problem, suggest
 from infra.schema import (
     ClusterConfig,
     GpuOperatorConfig,
     GpuPoolConfig,
+    ModelConfig,
     NamespacesConfig,
     PlatformConfig,
     StorageConfig,
 )
 
-Problem = tuple[str, str]
 RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
-
-
-def suggest(word: str, candidates) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 CLOUD_OF_TARGET = {"eks": "aws", "gke": "gcp", "aks": "azure"}
@@ -231,7 +227,8 @@ def check(cfg: PlatformConfig) -> list[Problem]:
             + _storage_problems(cfg.storage)
             + _cloud_storage_problems(cfg)
             + _cloud_operator_problems(cfg)
-            + _cloud_problems(cfg))
+            + _cloud_problems(cfg)
+            + check_models(cfg.models, cfg.gpu_pools, target))
 
 
 def _parse(model: type[BaseModel], value: Any) -> Optional[Any]:
@@ -254,10 +251,22 @@ def check_sections(raw: dict[str, Any]) -> list[Problem]:
     target = cluster.target if cluster is not None else "existing"
     if cluster is not None:
         out += _target_problems(cluster)
+    pools: list[GpuPoolConfig] = []
+    pools_sound = False
     if isinstance(raw_pools, list):
         parsed = [(i, _parse(GpuPoolConfig, p)) for i, p in enumerate(raw_pools)]
-        out += _pools_problems([(i, p) for i, p in parsed if p is not None], target)
+        pool_problems = _pools_problems([(i, p) for i, p in parsed if p is not None], target)
+        out += pool_problems
+        pools = [p for _, p in parsed if p is not None]
+        pools_sound = len(pools) == len(parsed) and not pool_problems
         has_pools = bool(raw_pools)
+    raw_models = raw.get("models", [])
+    if isinstance(raw_models, list):
+        models = [(i, m) for i, m in ((i, _parse(ModelConfig, m)) for i, m in enumerate(raw_models)) if m is not None]
+        out += models_problems(models, {p.name for p in pools}, cpu_only=not pools)
+        if pools_sound:
+            # A plan on pools that are themselves wrong would only add noise.
+            out += plan_problems(models, planning_pools(pools, target))
     for key, model, rule in (
         ("gpuOperator", GpuOperatorConfig, lambda s: _operator_problems(s, has_pools)),
         ("namespaces", NamespacesConfig, _namespace_problems),

@@ -19,7 +19,7 @@ from infra.checks import check, check_sections, suggest
 from infra.schema import PlatformConfig
 
 PROJECT = "genai-platform"
-SECRET_KEYS = ("kubeconfig",)
+SECRET_KEYS = ("kubeconfig", "huggingFaceToken")
 # Namespaces of the engine and of the providers this program uses; any other namespace in a
 # stack file is most likely a misspelling of ours and would otherwise be ignored silently.
 KNOWN_NAMESPACES = ("pulumi", "kubernetes", "aws", "gcp", "azure-native", "random", PROJECT)
@@ -29,6 +29,7 @@ KNOWN_NAMESPACES = ("pulumi", "kubernetes", "aws", "gcp", "azure-native", "rando
 class LoadedConfig:
     platform: PlatformConfig
     kubeconfig: Optional[pulumi.Output[str]]
+    hf_token: Optional[pulumi.Output[str]] = None
 
 
 def _top_level_keys() -> dict[str, str]:
@@ -95,6 +96,10 @@ def _message(err: dict) -> str:
         return f"must be > {ctx['gt']}"
     if kind == "less_than_equal":
         return f"must be <= {ctx['le']}"
+    if kind == "greater_than_equal":
+        return f"must be >= {ctx['ge']}"
+    if kind == "less_than":
+        return f"must be < {ctx['lt']}"
     if kind == "literal_error":
         return f"must be one of {ctx['expected']}; got {given!r}"
     if kind == "string_type":
@@ -160,4 +165,6 @@ def load() -> LoadedConfig:
             + "\n  ".join(problems)
         )
     assert platform is not None
-    return LoadedConfig(platform=platform, kubeconfig=pulumi.Config(PROJECT).get_secret("kubeconfig"))
+    cfg = pulumi.Config(PROJECT)
+    return LoadedConfig(platform=platform, kubeconfig=cfg.get_secret("kubeconfig"),
+                        hf_token=cfg.get_secret("huggingFaceToken"))

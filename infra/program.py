@@ -11,47 +11,19 @@ import importlib
 import pulumi
 
 from components.cluster.existing import ExistingCluster, ExistingClusterArgs
-from components.cluster.info import ClusterInfo, GpuPool, GpuSharing, IdentityRequest, StorageClasses, Taint
-from components.common.gpus import GPU_MODELS
-from components.common.instances import Cloud, lookup
+from components.cluster.info import ClusterInfo, IdentityRequest, StorageClasses
 from components.platform.gpu_operator import GpuOperator, GpuOperatorArgs
 from components.platform.gpu_operator_values import GpuOperatorSettings
 from components.platform.namespace import NamespaceArgs, PlatformNamespace
 from components.platform.storage import Storage, StorageArgs
 from components.platform.storage_specs import NfsSettings
 from infra.config import LoadedConfig
-from infra.schema import GpuPoolConfig, PlatformConfig
+from infra.pools import gpu_pool
+from infra.schema import PlatformConfig
+
+__all__ = ["gpu_pool", "run"]
 
 NFS_DEFAULT_CLASS = "nfs-rwx"
-CLOUDS: dict[str, Cloud] = {"eks": "aws", "gke": "gcp", "aks": "azure"}
-POOL_LABEL = "genai-platform.io/gpu-pool"
-
-
-def gpu_pool(cfg: GpuPoolConfig, target: str = "existing") -> GpuPool:
-    """The pool as the layers see it; a known cloud instance type fills in the GPU facts."""
-    cloud = CLOUDS.get(target)
-    instance = lookup(cloud, cfg.instance_type) if cloud and cfg.instance_type else None
-    gpu_model = cfg.gpu_model or (instance.gpu_model if instance else "")
-    gpus = cfg.gpus_per_node or (instance.gpus if instance else 0)
-    memory = cfg.gpu_memory_gib or GPU_MODELS[gpu_model].memory_gib
-    return GpuPool(
-        name=cfg.name,
-        gpu_model=gpu_model,
-        gpu_memory_gib=memory,
-        gpus_per_node=gpus,
-        node_selector=dict(cfg.node_selector) or {POOL_LABEL: cfg.name},
-        taints=tuple(Taint(t.key, t.value, t.effect) for t in cfg.taints),
-        sharing=GpuSharing(cfg.sharing.mode, cfg.sharing.replicas, cfg.sharing.mig_profile),
-        instance_type=cfg.instance_type,
-        min_size=cfg.min_size,
-        max_size=cfg.max_size or 0,
-        desired_size=cfg.desired_size,
-        spot=cfg.spot,
-        disk_size_gib=cfg.disk_size_gib,
-        zones=tuple(cfg.zones),
-    )
-
-
 def identity_requests(cfg: PlatformConfig) -> tuple[IdentityRequest, ...]:
     """Service accounts of later layers that need the platform bucket, bound by the cluster."""
     return (

@@ -17,6 +17,7 @@ from infra.schema_aks import AksConfig
 from infra.schema_base import DnsLabel, DnsSubdomain, KubernetesVersion, Section, absolute_path
 from infra.schema_eks import EksConfig
 from infra.schema_gke import GkeConfig
+from infra.schema_models import ModelConfig
 
 GPU_OPERATOR_CHART_VERSION = "v26.7.0"
 GPU_TAINT_KEY = "nvidia.com/gpu"
@@ -121,6 +122,26 @@ class NamespacesConfig(Section):
     backups: DnsLabel = "velero"
 
 
+KEDA_CHART_VERSION = "2.20.2"
+# Where kube-prometheus-stack's Prometheus answers once the observability layer installs it.
+DEFAULT_PROMETHEUS = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
+
+
+class KedaConfig(Section):
+    enabled: bool = True
+    chart_version: str = KEDA_CHART_VERSION
+    namespace: DnsLabel = "keda"
+
+
+class ModelServingConfig(Section):
+    """Settings shared by every model: the catalog volume and queue-based autoscaling."""
+
+    catalog_headroom: float = Field(default=1.3, ge=1.0, le=4.0)
+    catalog_size_gib: Optional[int] = Field(default=None, ge=10, le=65536, strict=True, alias="catalogSizeGiB")
+    prometheus_address: str = Field(default=DEFAULT_PROMETHEUS, pattern=r"^https?://[^\s/]+(:\d+)?(/.*)?$")
+    keda: KedaConfig = KedaConfig()
+
+
 class PlatformConfig(Section):
     """Everything a stack can set. One section per layer."""
 
@@ -129,6 +150,8 @@ class PlatformConfig(Section):
     gpu_operator: GpuOperatorConfig = GpuOperatorConfig()
     storage: StorageConfig = StorageConfig()
     namespaces: NamespacesConfig = NamespacesConfig()
+    models: list[ModelConfig] = []
+    model_serving: ModelServingConfig = ModelServingConfig()
     protect: bool = False
 
     @property
