@@ -248,7 +248,10 @@ def check_sections(raw: dict[str, Any]) -> list[Problem]:
     raw_pools = raw.get("gpuPools", [])
     has_pools: Optional[bool] = None
     cluster = _parse(ClusterConfig, raw.get("cluster", {}))
-    target = cluster.target if cluster is not None else "existing"
+    # A bad key inside cluster.<cloud> must not make the pools look like an existing cluster's.
+    raw_target = raw["cluster"].get("target") if isinstance(raw.get("cluster"), dict) else None
+    target = cluster.target if cluster is not None else (
+        raw_target if raw_target in ("existing", *CLOUD_OF_TARGET) else "existing")
     if cluster is not None:
         out += _target_problems(cluster)
     pools: list[GpuPoolConfig] = []

@@ -125,6 +125,10 @@ def gpu_operator_values(settings: GpuOperatorSettings, pools: tuple[GpuPool, ...
     if settings.platform == "gke":
         values["hostPaths"] = {"driverInstallDir": GKE_NVIDIA_DIR}
         values["cdi"] = {"enabled": True}
+        if any(p.sharing.mode == "mig" for p in pools):
+            # GKE nodes cannot restart the GPU stack in place after repartitioning; NVIDIA's
+            # GKE notes have the MIG manager reboot the node instead.
+            values["migManager"] = {"env": [{"name": "WITH_REBOOT", "value": "true"}]}
     if device_plugin_config(pools) is not None:
         values["devicePlugin"] = {"config": {"name": DEVICE_PLUGIN_CONFIGMAP, "create": False, "default": DEFAULT_CONFIG}}
     return values

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
@@ -37,6 +37,8 @@ class Registration:
     dependencies: list[str]
     inputs: dict
     id: Optional[str] = None
+    # Property paths the engine would not diff (e.g. a node count an autoscaler owns).
+    ignore_changes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
@@ -97,7 +99,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             urn=urn, type=request.type, name=request.name, parent=request.parent or None,
             provider=_provider_urn(request.provider), custom=bool(request.custom),
             protect=bool(request.protect), dependencies=sorted(deps), inputs=scrub(inputs),
-            id=response.id or None,
+            id=response.id or None, ignore_changes=list(request.ignoreChanges),
         ))
         return response
 

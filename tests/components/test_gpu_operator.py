@@ -180,3 +180,11 @@ def test_every_platforms_values_are_keys_of_the_pinned_chart():
     for platform in ("generic", "eks-al2023", "eks-bottlerocket", "gke", "aks"):
         values = gpu_operator_values(settings(platform=platform), (pool(), pool("l4", "time-slicing", 4)))
         assert validate_helm_values("gpu-operator", values) == [], platform
+
+
+def test_gke_mig_pools_reboot_to_repartition():
+    mig = pool("a100", "mig", profile="1g.10gb")
+    v = gpu_operator_values(settings(platform="gke"), (mig,))
+    assert v["migManager"]["env"] == [{"name": "WITH_REBOOT", "value": "true"}]
+    assert "migManager" not in gpu_operator_values(settings(platform="gke"), (pool(),))
+    assert "migManager" not in gpu_operator_values(settings(platform="generic"), (mig,))
