@@ -15,7 +15,7 @@ from components.common.instances import INSTANCE_TYPES, lookup
 from infra.checks_aks import aks_problems
 from infra.checks_eks import eks_problems
 from infra.checks_gke import gke_problems
-from infra.checks_models import check_models, models_problems, plan_problems, planning_pools
+from infra.checks_models import models_problems, plan_problems, planning_pools
 from infra.problems import Problem, suggest
 from infra.schema import (
     ClusterConfig,
@@ -220,15 +220,22 @@ def _cloud_problems(cfg: PlatformConfig) -> list[Problem]:
 def check(cfg: PlatformConfig) -> list[Problem]:
     """Every cross-field problem in ``cfg``; empty when the configuration is coherent."""
     target = cfg.cluster.target
+    pool_problems = _pools_problems(list(enumerate(cfg.gpu_pools)), target)
+    models = list(enumerate(cfg.models))
+    pool_names = {p.name for p in cfg.gpu_pools}
+    model_problems = models_problems(models, pool_names, cpu_only=not cfg.gpu_pools)
+    if not pool_problems:
+        # A plan on pools that are themselves wrong would only add noise.
+        model_problems += plan_problems(models, planning_pools(cfg.gpu_pools, target))
     return (_target_problems(cfg.cluster)
-            + _pools_problems(list(enumerate(cfg.gpu_pools)), target)
+            + pool_problems
             + _operator_problems(cfg.gpu_operator, bool(cfg.gpu_pools))
             + _namespace_problems(cfg.namespaces)
             + _storage_problems(cfg.storage)
             + _cloud_storage_problems(cfg)
             + _cloud_operator_problems(cfg)
             + _cloud_problems(cfg)
-            + check_models(cfg.models, cfg.gpu_pools, target))
+            + model_problems)
 
 
 def _parse(model: type[BaseModel], value: Any) -> Optional[Any]:
@@ -266,7 +273,9 @@ def check_sections(raw: dict[str, Any]) -> list[Problem]:
     raw_models = raw.get("models", [])
     if isinstance(raw_models, list):
         models = [(i, m) for i, m in ((i, _parse(ModelConfig, m)) for i, m in enumerate(raw_models)) if m is not None]
-        out += models_problems(models, {p.name for p in pools}, cpu_only=not pools)
+        # Pools that failed to parse still exist for the models that name them.
+        names = {p.get("name") for p in raw_pools if isinstance(p, dict) and isinstance(p.get("name"), str)}
+        out += models_problems(models, names, cpu_only=not raw_pools)
         if pools_sound:
             # A plan on pools that are themselves wrong would only add noise.
             out += plan_problems(models, planning_pools(pools, target))

@@ -18,6 +18,7 @@ from components.platform.namespace import NamespaceArgs, PlatformNamespace
 from components.platform.storage import Storage, StorageArgs
 from components.platform.storage_specs import NfsSettings
 from infra.config import LoadedConfig
+from infra.models_layer import build_models
 from infra.pools import gpu_pool
 from infra.schema import PlatformConfig
 
@@ -98,6 +99,7 @@ def run(loaded: LoadedConfig) -> None:
     cfg = loaded.platform
     cluster = build_cluster(loaded)
     platform = build_platform(cfg, cluster)
+    models = build_models(loaded, cluster)
     pulumi.export("cluster", {
         "kind": cluster.kind,
         "kubernetesVersion": cluster.kubernetes_version,
@@ -130,4 +132,8 @@ def run(loaded: LoadedConfig) -> None:
            if p.instance_type else {}),
     } for p in cluster.gpu_pools])
     pulumi.export("storageClasses", {"rwo": cluster.storage.rwo, "rwx": cluster.storage.rwx})
-    pulumi.export("namespaces", platform["namespaces"])
+    namespaces = dict(platform["namespaces"])
+    if models is not None:
+        namespaces["models"] = cfg.namespaces.models
+        pulumi.export("models", models.outputs())
+    pulumi.export("namespaces", namespaces)

@@ -137,8 +137,10 @@ class ModelServingConfig(Section):
     """Settings shared by every model: the catalog volume and queue-based autoscaling."""
 
     catalog_headroom: float = Field(default=1.3, ge=1.0, le=4.0)
-    catalog_size_gib: Optional[int] = Field(default=None, ge=10, le=65536, strict=True, alias="catalogSizeGiB")
+    catalog_min_size_gib: int = Field(default=20, ge=1, le=65536, strict=True, alias="catalogMinSizeGiB")
     prometheus_address: str = Field(default=DEFAULT_PROMETHEUS, pattern=r"^https?://[^\s/]+(:\d+)?(/.*)?$")
+    # ServiceMonitors need the Prometheus Operator's CRDs in the cluster (the observability layer).
+    service_monitors: bool = True
     keda: KedaConfig = KedaConfig()
 
 

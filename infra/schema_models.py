@@ -59,6 +59,14 @@ def _revision(value: str) -> str:
     return value
 
 
+def _service_name(value: str) -> str:
+    # The name becomes the model's Service name, and Service names must start with a letter.
+    if not value[:1].isalpha():
+        raise ValueError(f"must start with a letter (it names the model's Service); got {value!r}")
+    return value
+
+
+ModelName = Annotated[DnsLabel, AfterValidator(_service_name)]
 SourceUri = Annotated[str, AfterValidator(_source)]
 CommitSha = Annotated[str, AfterValidator(_revision)]
 
@@ -102,7 +110,7 @@ class ReplicasConfig(Section):
 class ModelConfig(Section):
     """One served model. Either ``wellKnown`` or ``architecture`` says what it is."""
 
-    name: DnsLabel
+    name: ModelName
     task: Optional[Task] = None
     source: Optional[SourceUri] = None
     revision: Optional[CommitSha] = None

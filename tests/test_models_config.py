@@ -188,3 +188,10 @@ def test_cloud_pools_take_their_gpus_from_the_instance_type():
     (path, message), = problems(entry(name="big", wellKnown="llama-3.1-70b-instruct",
                                       serving={"maxModelLen": 32768, "concurrentSequences": 8}), pools=[g6], target="eks")
     assert path == "models[0]" and "4 × L4 24 GiB at 0.90 = 86.4 GiB" in message
+
+
+def test_model_name_must_start_with_a_letter():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="must start with a letter"):
+        ModelConfig.model_validate({"name": "8b-chat", "wellKnown": "llama-3.1-8b-instruct"})

@@ -59,7 +59,7 @@ def test_every_manifest_object_is_on_disk(tmp_path):
     plan = build(cfg, run_program(cfg))
     write(plan, tmp_path, render_summary(plan))
     assert len(list((tmp_path / "manifests").rglob("*.yaml"))) == len(plan.manifests)
-    assert len(list((tmp_path / "helm").glob("*.yaml"))) == len(plan.releases) == 2
+    assert len(list((tmp_path / "helm").glob("*.yaml"))) == len(plan.releases) == 3
 
 
 def test_invalid_object_fails_the_plan(tmp_path):

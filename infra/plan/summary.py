@@ -24,6 +24,24 @@ def _layer(type_token: str) -> str:
     return parts[1] if parts[0] == "genai" and len(parts) == 3 else "other"
 
 
+def _models(models: list[dict]) -> list[str]:
+    out = ["", "## Model placements", ""]
+    if not models:
+        return out + ["No models in this stack.", ""]
+    out += ["| model | task | engine | pool | GPU | TP | GPUs/replica | replicas | max len | GiB needed / allocated |",
+            "| --- | --- | --- | --- | --- | ---: | ---: | --- | ---: | --- |"]
+    for m in models:
+        replicas = f"{m['replicas']['min']}..{m['replicas']['max']}"
+        out.append(f"| {m['name']} | {m['task']} | {m['engine']} | {m['pool']} | {m['gpuModel'] or '-'} | "
+                   f"{m['tensorParallel']} | {m['gpusPerReplica']} | {replicas} | {m['maxModelLen']} | "
+                   f"{m['neededGiB']} / {m['allocatedGiB']} |")
+    out += ["", "## Endpoints", "", "| model | in-cluster URL | API |", "| --- | --- | --- |"]
+    for m in models:
+        ep = m.get("endpoint") or {}
+        out.append(f"| {m['name']} | `{ep.get('url')}` | {ep.get('api')} |")
+    return out + [""]
+
+
 def render_summary(plan: Plan) -> str:
     out = [f"# Plan: {plan.stack.project} / {plan.stack.stack}", ""]
     status = "PASS" if not plan.errors else f"FAIL ({len(plan.errors)} error{'s' if len(plan.errors) != 1 else ''})"
@@ -80,7 +98,7 @@ def render_summary(plan: Plan) -> str:
             "| --- | --- | --- | --- | --- |"]
     for rel in plan.releases:
         out.append(f"| {rel['release']} | {rel['chart']} | {rel['version']} | {rel['namespace']} | {rel['repository']} |")
-    out += ["", "## Endpoints", "", "None yet: serving, gateway and tenant layers add theirs.", ""]
+    out += _models(outputs.get("models") or [])
     out += ["## Validation", "",
             f"- {len(plan.manifests)} Kubernetes objects validated against their schemas",
             f"- {len(plan.releases)} Helm releases' values checked against the charts' defaults",

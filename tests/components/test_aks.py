@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import pytest
 import yaml
+from conftest import isolate_pools
 
 from components.cluster.aks_specs import role_assignment_name
 from components.platform.gpu_operator_values import platform_node_labels
@@ -84,7 +85,7 @@ def run_aks(overrides: Optional[dict] = None) -> Captured:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(cluster_aks, "build", spy)
-        result = run_program(load_stack_config(STACK, overrides=overrides), mocks=Mocks())
+        result = run_program(load_stack_config(STACK, overrides=isolate_pools(overrides)), mocks=Mocks())
     assert result.error is None, result.error
     return Captured(result, seen.get("info"), seen.get("kubeconfig"))
 
@@ -331,7 +332,7 @@ def test_cluster_info_describes_the_aks_cluster(prod):
 
 
 def test_gpu_operator_installs_driver_and_toolkit_on_aks(prod):
-    (release,) = prod.all("kubernetes:helm.sh/v3:Release")
+    (release,) = [r for r in prod.all("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "gpu-operator"]
     values = release.inputs["values"]
     assert values["driver"] == {"enabled": True}
     assert values["toolkit"] == {"enabled": True}

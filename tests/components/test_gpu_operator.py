@@ -93,7 +93,8 @@ def test_release_chart_repository_version(run):
     assert rel.inputs["version"] == "v26.7.0"
     assert rel.inputs["namespace"] == "gpu-operator"
     assert rel.inputs["values"]["devicePlugin"]["config"]["name"] == "device-plugin-config"
-    cm = next(r for r in mon.registrations if r.type == "kubernetes:core/v1:ConfigMap")
+    cm = next(r for r in mon.registrations if r.type == "kubernetes:core/v1:ConfigMap"
+              and r.inputs["metadata"]["name"] == "device-plugin-config")
     assert cm.urn in rel.dependencies, "the release must wait for the device-plugin ConfigMap"
     ns = next(r for r in mon.registrations if r.type == "kubernetes:core/v1:Namespace"
               and r.inputs["metadata"]["name"] == "gpu-operator")

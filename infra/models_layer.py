@@ -1,0 +1,70 @@
+"""The models layer of the program: stack ``models`` -> placements -> ModelServing.
+
+The capacity plan was already checked with the configuration (``infra/checks_models``), on
+the same pools, so here it cannot fail; the program plans again from the pools the cluster
+component hands out so that what is served is exactly what ``ClusterInfo`` describes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+
+from components.cluster.info import ClusterInfo
+from components.models.autoscaling_specs import KedaSettings
+from components.models.catalog_specs import CatalogSettings
+from components.models.placement import ModelRequest, Placement
+from components.models.planner import plan
+from components.models.server_specs import ServerSettings
+from components.models.serving import ModelServing, ModelServingArgs
+from infra.config import LoadedConfig
+from infra.schema_models import to_requests
+
+
+@dataclass(frozen=True)
+class ModelsLayer:
+    serving: ModelServing
+    requests: tuple[ModelRequest, ...]
+    placements: tuple[Placement, ...]
+
+    def outputs(self) -> list[dict]:
+        """Each model's placement and endpoint, as the stack output and the plan summary show it."""
+        out = []
+        for req, p in zip(self.requests, self.placements, strict=True):
+            out.append({
+                "name": req.name, "task": req.task, "engine": req.engine,
+                "pool": p.pool or "cpu", "gpuModel": p.gpu_model, "tensorParallel": p.tensor_parallel,
+                "gpusPerReplica": p.gpus_per_replica, "replicas": {"min": p.min_replicas, "max": p.max_replicas},
+                "maxModelLen": p.max_model_len, "gpuMemoryUtilization": p.gpu_memory_utilization,
+                "neededGiB": round(p.needed_gib, 1), "allocatedGiB": round(p.allocated_gib, 1),
+                "endpoint": self.serving.endpoints[req.name],
+            })
+        return out
+
+
+def build_models(loaded: LoadedConfig, cluster: ClusterInfo) -> Optional[ModelsLayer]:
+    cfg = loaded.platform
+    if not cfg.models:
+        return None
+    requests = to_requests(cfg.models)
+    result = plan(requests, cluster.gpu_pools)
+    if result.problems:
+        raise pulumi.RunError("capacity plan failed: " + "; ".join(p.message for p in result.problems))
+    ms = cfg.model_serving
+    placements = tuple(result.placement(r.name) for r in requests)
+    serving = ModelServing("models", ModelServingArgs(
+        cluster=cluster,
+        namespace=cfg.namespaces.models,
+        requests=requests,
+        placements=result.placements,
+        prometheus_address=ms.prometheus_address,
+        hf_token=loaded.hf_token,
+        keda=KedaSettings(enabled=ms.keda.enabled, chart_version=ms.keda.chart_version, namespace=ms.keda.namespace,
+                          service_monitors=ms.service_monitors),
+        catalog_headroom=ms.catalog_headroom,
+        catalog=CatalogSettings(min_size_gib=ms.catalog_min_size_gib),
+        servers=ServerSettings(service_monitor=ms.service_monitors),
+    ))
+    return ModelsLayer(serving, requests, placements)
