@@ -12,6 +12,7 @@ import difflib
 import ipaddress
 import re
 
+from components.cluster.eks_autoscaler_specs import CHART_VERSIONS, default_chart_version, kubernetes_minor
 from components.cluster.eks_specs import (
     ADDON_NAMES,
     CAPACITY_RESERVED_FAMILIES,
@@ -133,6 +134,25 @@ def _tag_problems(eks: EksConfig) -> list[Problem]:
             if key.lower().startswith("aws:")]
 
 
+def _autoscaler_problems(cfg: PlatformConfig, eks: EksConfig) -> list[Problem]:
+    ca, at = eks.cluster_autoscaler, f"{AT}.clusterAutoscaler"
+    if not ca.enabled:
+        return [(f"{at}.{key}", "only applies while the cluster autoscaler is enabled")
+                for key in ("chartVersion", "scaleDownUnneededTime", "scaleDownDelayAfterAdd")
+                if _snake(key) in ca.model_fields_set]
+    version = cfg.cluster.kubernetes_version
+    if ca.chart_version is None and default_chart_version(version) is None:
+        known = sorted(CHART_VERSIONS, key=lambda v: int(v.split(".")[1]))
+        return [(f"{at}.chartVersion", f"no cluster-autoscaler chart is pinned for Kubernetes {version} (the "
+                 f"autoscaler's minor must match the cluster's; pinned: {known[0]} .. {known[-1]}); set a chart "
+                 f"version whose appVersion is {kubernetes_minor(version)}.x, or enabled: false")]
+    return []
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "_" + m[1].lower(), key)
+
+
 def _pool_problems(cfg: PlatformConfig, eks: EksConfig) -> list[Problem]:
     out: list[Problem] = []
     zones = cluster_zones(eks.region, eks.az_count, eks.zones)
@@ -168,5 +188,5 @@ def eks_problems(cfg: PlatformConfig) -> list[Problem]:
     eks = cfg.cluster.eks
     assert eks is not None
     return (_zone_problems(eks) + _network_problems(eks) + _endpoint_problems(eks) + _principal_problems(eks)
-            + _addon_problems(eks) + _tag_problems(eks) + _pool_problems(cfg, eks))
+            + _addon_problems(eks) + _tag_problems(eks) + _autoscaler_problems(cfg, eks) + _pool_problems(cfg, eks))
 

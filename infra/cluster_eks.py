@@ -8,6 +8,7 @@ from __future__ import annotations
 import pulumi
 
 from components.cluster.eks import EksCluster, EksClusterArgs, EksEndpointSettings, EksNetworkSettings
+from components.cluster.eks_autoscaler_specs import ClusterAutoscalerSettings
 from components.cluster.eks_specs import cluster_zones, default_subnet_cidrs
 from components.cluster.info import ClusterInfo, GpuPool, IdentityRequest, SystemPool
 from infra.schema import PlatformConfig
@@ -40,6 +41,7 @@ def cluster_args(cfg: PlatformConfig, pools: tuple[GpuPool, ...], identities: tu
     # An adopted VPC's zones are whatever its subnets are in; only listed zones are reported.
     zones = tuple(eks.zones) if eks.existing_vpc is not None else cluster_zones(eks.region, eks.az_count, eks.zones)
     access = eks.endpoint.access
+    ca = eks.cluster_autoscaler
     return EksClusterArgs(
         cluster_name=cluster_name(eks, stack),
         region=eks.region,
@@ -72,6 +74,12 @@ def cluster_args(cfg: PlatformConfig, pools: tuple[GpuPool, ...], identities: tu
         bucket_encryption=eks.bucket_encryption,
         efs_throughput_mode=eks.efs_throughput_mode,
         tags=dict(eks.tags),
+        cluster_autoscaler=ClusterAutoscalerSettings(
+            enabled=ca.enabled,
+            chart_version=ca.chart_version,
+            scale_down_unneeded_time=ca.scale_down_unneeded_time,
+            scale_down_delay_after_add=ca.scale_down_delay_after_add,
+        ),
         protect=cfg.protect,
     )
 

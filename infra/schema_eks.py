@@ -28,6 +28,9 @@ _PRINCIPAL = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):iam::\d{12}:(role|user)/[
 _VPC_ID = re.compile(r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")
 _SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
 _ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
+_CHART_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+# Whole hours, minutes and seconds, in that order (a subset of Go's duration syntax).
+_DURATION = re.compile(r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$")
 
 
 def _matches(pattern: re.Pattern, what: str):
@@ -66,6 +69,8 @@ SubnetId = Annotated[str, AfterValidator(_matches(_SUBNET_ID, "a subnet id such 
 AddonVersion = Annotated[str, AfterValidator(_matches(
     _ADDON_VERSION, "an EKS add-on version such as 'v1.20.4-eksbuild.2'"))]
 RetentionDays = Annotated[int, AfterValidator(_retention)]
+ChartVersion = Annotated[str, AfterValidator(_matches(_CHART_VERSION, "a chart version such as '9.51.0'"))]
+Duration = Annotated[str, AfterValidator(_matches(_DURATION, "a duration such as '10m', '90s' or '1h30m'"))]
 
 
 class EksNetworkConfig(Section):
@@ -90,6 +95,16 @@ class EksEndpointConfig(Section):
     public_access_cidrs: list[Cidr] = []
 
 
+class EksClusterAutoscalerConfig(Section):
+    """The Kubernetes Cluster Autoscaler, which resizes the node groups (GPU pools to zero)."""
+
+    enabled: bool = True
+    # Unset: the chart pinned for the cluster's Kubernetes minor.
+    chart_version: Optional[ChartVersion] = None
+    scale_down_unneeded_time: Duration = "15m"
+    scale_down_delay_after_add: Duration = "20m"
+
+
 class EksConfig(Section):
     region: Region
     name: Optional[ClusterName] = None
@@ -109,4 +124,5 @@ class EksConfig(Section):
     addon_versions: dict[str, AddonVersion] = {}
     bucket_encryption: Literal["aws:kms", "AES256"] = "aws:kms"
     efs_throughput_mode: Literal["elastic", "bursting"] = "elastic"
+    cluster_autoscaler: EksClusterAutoscalerConfig = EksClusterAutoscalerConfig()
     tags: dict[str, str] = {}

@@ -15,6 +15,10 @@ Creates:
   coredns, EBS CSI and EFS CSI once the system pool is up;
 - the node IAM role and the node groups (EksNodePool): the CPU system pool and one per GPU
   pool (accelerated AMI, GPU taint, pool and GPU Operator labels);
+- unless turned off, the cluster autoscaler (EksClusterAutoscaler) with its IAM role, the
+  auto-discovery tags on every node group's Auto Scaling group and, on GPU pools, the
+  node-template tags (labels, taints, GPUs) it needs to scale a pool up from zero, plus the
+  accelerator label it recognises GPU nodes by;
 - the platform bucket and image repository (EksArtifactStores), the workload identities
   (EksWorkloadIdentities) and the storage classes with their EFS file system (EksStorage);
 - the kubeconfig (``aws eks get-token``) and the Kubernetes provider built from it.
@@ -34,6 +38,16 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.cluster.eks_addons import EksAddons, EksAddonsArgs
+from components.cluster.eks_autoscaler import EksClusterAutoscaler, EksClusterAutoscalerArgs
+from components.cluster.eks_autoscaler_specs import (
+    AsgTag,
+    ClusterAutoscalerSettings,
+    accelerator_label,
+    advertised_gpus,
+    chart_version,
+    discovery_tags,
+    node_template_tags,
+)
 from components.cluster.eks_iam import OidcIssuer, child, role
 from components.cluster.eks_identity import EksWorkloadIdentities, EksWorkloadIdentitiesArgs
 from components.cluster.eks_network import EksNetwork, EksNetworkArgs
@@ -43,6 +57,7 @@ from components.cluster.eks_specs import (
     NETWORK_ADDONS,
     STS_AUDIENCE,
     SYSTEM_AMI_TYPE,
+    SYSTEM_POOL_LABEL,
     WORKLOAD_ADDONS,
     WorkloadIdentityMode,
     access_policy_arn,
@@ -55,7 +70,6 @@ from components.cluster.eks_stores import EksArtifactStores, EksArtifactStoresAr
 from components.cluster.info import ClusterInfo, GpuPool, IdentityRequest, ObjectStore, SystemPool
 from components.platform.gpu_operator_values import platform_node_labels
 
-SYSTEM_POOL_LABEL = "genai-platform.io/pool"
 KEY_DELETION_WINDOW_DAYS = 30
 
 
@@ -98,6 +112,7 @@ class EksClusterArgs:
     efs_throughput_mode: Literal["elastic", "bursting"] = "elastic"
     profile: Optional[str] = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    cluster_autoscaler: ClusterAutoscalerSettings = ClusterAutoscalerSettings()
     protect: bool = False
 
 
@@ -169,6 +184,14 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[
                 system.node_group, *addons.addons.values(), *admins]),
         )
+        if args.cluster_autoscaler.enabled:
+            EksClusterAutoscaler(f"{name}-autoscaler", EksClusterAutoscalerArgs(
+                provider=provider, k8s_provider=self.k8s, region=region, cluster_name=cluster_name,
+                cluster=self.cluster.name,
+                chart_version=chart_version(args.cluster_autoscaler, args.kubernetes_version),
+                settings=args.cluster_autoscaler, identity_mode=args.identity_mode, oidc=oidc,
+                depends_on=(network_addons.addons["eks-pod-identity-agent"],),
+            ), opts=pulumi.ResourceOptions(parent=self))
         storage = EksStorage(f"{name}-storage", EksStorageArgs(
             provider=provider, k8s_provider=self.k8s, cluster_name=cluster_name, vpc_id=self.network.vpc_id,
             vpc_cidr=self.network.vpc_cidr, private_subnet_ids=self.network.private_subnet_ids,
@@ -294,17 +317,26 @@ class EksCluster(pulumi.ComponentResource):
             node_role_arn=node_role.arn, subnet_ids=self.network.private_subnet_ids, ami_type=SYSTEM_AMI_TYPE,
             instance_types=(pool.instance_type,), min_size=pool.min_size, max_size=pool.max_size,
             desired_size=pool.desired_size, spot=pool.spot, disk_size_gib=pool.disk_size_gib,
-            labels={SYSTEM_POOL_LABEL: "system"}, depends_on=before,
+            labels={SYSTEM_POOL_LABEL: "system"}, asg_tags=self._discovery_tags(args), depends_on=before,
         ), opts=pulumi.ResourceOptions(parent=self))
+
+    @staticmethod
+    def _discovery_tags(args: EksClusterArgs) -> tuple[AsgTag, ...]:
+        return tuple(discovery_tags(args.cluster_name)) if args.cluster_autoscaler.enabled else ()
 
     def _gpu_pool(self, name: str, args: EksClusterArgs, pool: GpuPool, node_role: aws.iam.Role,
                   before: tuple[pulumi.Resource, ...], gpu_platform: str) -> EksNodePool:
+        labels = pool.node_labels(platform_node_labels(gpu_platform))  # type: ignore[arg-type]
+        asg_tags = self._discovery_tags(args)
+        if args.cluster_autoscaler.enabled:
+            labels.update(accelerator_label(pool.gpu_model))
+            asg_tags += tuple(node_template_tags(labels, pool.taints, advertised_gpus(pool)))
         return EksNodePool(f"{name}-gpu-{pool.name}", EksNodePoolArgs(
             provider=self.aws, display_name=f"{args.cluster_name}-{pool.name}", cluster_name=self.cluster.name,
             kubernetes_version=args.kubernetes_version,
             node_role_arn=node_role.arn, subnet_ids=self.network.subnets_in(pool.zones), ami_type=args.gpu_ami_type,
             instance_types=(pool.instance_type or "",), min_size=pool.min_size, max_size=pool.max_size,
             desired_size=pool.desired_size, spot=pool.spot, disk_size_gib=pool.disk_size_gib,
-            labels=pool.node_labels(platform_node_labels(gpu_platform)),  # type: ignore[arg-type]
-            taints=pool.taints, tags={"genai-platform/gpu-pool": pool.name}, depends_on=before,
+            labels=labels, taints=pool.taints, tags={"genai-platform/gpu-pool": pool.name}, asg_tags=asg_tags,
+            depends_on=before,
         ), opts=pulumi.ResourceOptions(parent=self))

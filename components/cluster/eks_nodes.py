@@ -6,7 +6,10 @@ Creates:
 - the managed node group: AMI type, instance types, on-demand or spot capacity, the pinned
   Kubernetes version, labels, taints, subnets, and autoscaling bounds. The desired size is
   set at creation only: afterwards the cluster autoscaler owns it, so a scale-up or -down is
-  not a diff on the next `pulumi up`.
+  not a diff on the next `pulumi up`;
+- the tags the cluster autoscaler reads on the node group's Auto Scaling group, which EKS
+  creates (auto-discovery; for GPU pools the labels, taints and GPUs of a node, to scale up
+  from zero). EKS does not copy the node group's own tags to its Auto Scaling group.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
+from components.cluster.eks_autoscaler_specs import AsgTag
 from components.cluster.eks_iam import child
 from components.cluster.eks_specs import block_devices, taint_effect
 from components.cluster.info import Taint
@@ -45,6 +49,8 @@ class EksNodePoolArgs:
     labels: Mapping[str, str] = field(default_factory=dict)
     taints: tuple[Taint, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Tags of the Auto Scaling group only (not of instances or volumes).
+    asg_tags: tuple[AsgTag, ...] = ()
     # What must exist before nodes boot (the CNI add-on, the node role's policies).
     depends_on: tuple[pulumi.Resource, ...] = ()
 
@@ -101,4 +107,14 @@ class EksNodePool(pulumi.ComponentResource):
             tags=tags,
             opts=child(self, provider, depends_on=list(args.depends_on), ignore_changes=[AUTOSCALED_FIELD]),
         )
-        self.register_outputs({"nodeGroupName": self.node_group.node_group_name})
+        # A managed node group has exactly one Auto Scaling group.
+        self.asg_name = self.node_group.resources.apply(lambda rs: rs[0].autoscaling_groups[0].name)
+        for tag in args.asg_tags:
+            aws.autoscaling.Tag(
+                f"{name}-asg-{tag.slug}",
+                autoscaling_group_name=self.asg_name,
+                # Instances get their tags from the launch template.
+                tag=aws.autoscaling.TagTagArgs(key=tag.key, value=tag.value, propagate_at_launch=False),
+                opts=child(self, provider),
+            )
+        self.register_outputs({"nodeGroupName": self.node_group.node_group_name, "autoScalingGroup": self.asg_name})

@@ -23,6 +23,8 @@ ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 STS_AUDIENCE = "sts.amazonaws.com"
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+# Label of the CPU system pool's nodes; cluster add-ons (the cluster autoscaler) select it.
+SYSTEM_POOL_LABEL = "genai-platform.io/pool"
 GP3_CLASS = "gp3"
 EFS_CLASS = "efs-rwx"
 EBS_CSI = "ebs.csi.aws.com"

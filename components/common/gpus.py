@@ -2,26 +2,34 @@
 
 Used to validate pool declarations (a MIG profile must exist on the GPU) and, later, by the
 capacity planner. Memory is the usable framebuffer NVIDIA publishes, in GiB-rounded GB as the
-product names use it. MIG profiles are those NVIDIA's MIG user guide lists per product.
+product names use it. MIG profiles are those NVIDIA's MIG user guide lists per product, each
+with the number of instances one GPU splits into (the ``all-<profile>`` layouts of the GPU
+Operator's default mig-parted config).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class GpuModel:
     name: str
     memory_gib: int
-    mig_profiles: tuple[str, ...] = ()
+    # MIG profile -> instances per GPU when every GPU is split into that profile.
+    mig_devices: Mapping[str, int] = field(default_factory=dict, hash=False)
+
+    @property
+    def mig_profiles(self) -> tuple[str, ...]:
+        return tuple(self.mig_devices)
 
 
-_A100_40 = ("1g.5gb", "1g.10gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb")
-_A100_80 = ("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb")
-_H100_94 = ("1g.12gb", "1g.24gb", "2g.24gb", "3g.47gb", "4g.47gb", "7g.94gb")
-_H200 = ("1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb")
-_B200 = ("1g.23gb", "1g.45gb", "2g.45gb", "3g.90gb", "4g.90gb", "7g.180gb")
+_A100_40 = {"1g.5gb": 7, "1g.10gb": 4, "2g.10gb": 3, "3g.20gb": 2, "4g.20gb": 1, "7g.40gb": 1}
+_A100_80 = {"1g.10gb": 7, "1g.20gb": 4, "2g.20gb": 3, "3g.40gb": 2, "4g.40gb": 1, "7g.80gb": 1}
+_H100_94 = {"1g.12gb": 7, "1g.24gb": 4, "2g.24gb": 3, "3g.47gb": 2, "4g.47gb": 1, "7g.94gb": 1}
+_H200 = {"1g.18gb": 7, "1g.35gb": 4, "2g.35gb": 3, "3g.71gb": 2, "4g.71gb": 1, "7g.141gb": 1}
+_B200 = {"1g.23gb": 7, "1g.45gb": 4, "2g.45gb": 3, "3g.90gb": 2, "4g.90gb": 1, "7g.180gb": 1}
 
 GPU_MODELS: dict[str, GpuModel] = {
     m.name: m
@@ -30,7 +38,7 @@ GPU_MODELS: dict[str, GpuModel] = {
         GpuModel("A10G", 24),
         GpuModel("A10", 24),
         GpuModel("L4", 24),
-        GpuModel("A30", 24, ("1g.6gb", "2g.12gb", "4g.24gb")),
+        GpuModel("A30", 24, {"1g.6gb": 4, "2g.12gb": 2, "4g.24gb": 1}),
         GpuModel("L40S", 48),
         GpuModel("A40", 48),
         GpuModel("RTX-6000-ADA", 48),

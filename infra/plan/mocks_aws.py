@@ -198,6 +198,11 @@ def _node_group(name: str, inputs: dict, region: str) -> tuple[str, dict]:
     }
 
 
+def _asg_tag(name: str, inputs: dict, region: str) -> tuple[str, dict]:
+    # The provider's id: "<group name>,<tag key>".
+    return f"{inputs.get('autoscalingGroupName')},{(inputs.get('tag') or {}).get('key')}", {}
+
+
 def _pod_identity(name: str, inputs: dict, region: str) -> tuple[str, dict]:
     association = f"a-{_hex(name, 17)}"
     cluster = inputs.get("clusterName")
@@ -260,6 +265,7 @@ _RESOURCES: dict[str, Callable[[str, dict, str], tuple[str, dict]]] = {
     "aws:eks/addon:Addon": _addon,
     "aws:eks/nodeGroup:NodeGroup": _node_group,
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": _pod_identity,
+    "aws:autoscaling/tag:Tag": _asg_tag,
     "aws:efs/fileSystem:FileSystem": _file_system,
     "aws:efs/mountTarget:MountTarget": _mount_target,
     "aws:ecr/repository:Repository": _repository,

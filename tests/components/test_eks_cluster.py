@@ -230,11 +230,12 @@ def test_gpu_pool_node_group(eks):
     i = ng.inputs
     assert i["amiType"] == "AL2023_x86_64_NVIDIA"
     assert i["capacityType"] == "SPOT"
-    assert i["instanceTypes"] == ["g6.2xlarge"]
+    assert i["instanceTypes"] == ["g6.12xlarge"]
     assert i["version"] == "1.33"
     assert i["scalingConfig"] == {"minSize": 0, "maxSize": 2, "desiredSize": 0}
     assert ng.ignore_changes == ["scalingConfig.desiredSize"]
-    assert i["labels"] == {"genai-platform.io/gpu-pool": "l4"}
+    # The accelerator label comes with the cluster autoscaler (tests/components/test_eks_autoscaler.py).
+    assert i["labels"] == {"genai-platform.io/gpu-pool": "l4", "k8s.amazonaws.com/accelerator": "nvidia-l4"}
     assert i["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
     vpc_cni = one(result, "aws:eks/addon:Addon", "cluster-network-addons-vpc-cni")
     assert vpc_cni.urn in ng.dependencies, "nodes boot only once the CNI is there"
@@ -277,7 +278,7 @@ def test_bottlerocket_pools_get_the_nvidia_variant_data_volume_and_operator_labe
     ng = node_group(result, "gpu-l4").inputs
     assert ng["amiType"] == "BOTTLEROCKET_x86_64_NVIDIA"
     assert ng["labels"] == {"genai-platform.io/gpu-pool": "l4", "nvidia.com/gpu.deploy.device-plugin": "false",
-                            "nvidia.com/gpu.deploy.mig-manager": "false"}
+                            "nvidia.com/gpu.deploy.mig-manager": "false", "k8s.amazonaws.com/accelerator": "nvidia-l4"}
     lt = one(result, "aws:ec2/launchTemplate:LaunchTemplate", "cluster-gpu-l4-lt").inputs
     assert lt["blockDeviceMappings"][0]["deviceName"] == "/dev/xvdb"
     assert node_group(result, "system").inputs["amiType"] == "AL2023_x86_64_STANDARD"
@@ -290,14 +291,16 @@ def test_sharing_pools_carry_the_operator_config_labels(eks):
     pools[0]["sharing"] = {"mode": "mig", "migProfile": "1g.10gb"}
     result = eks("prod-aws", {"gpuPools": pools})
     assert node_group(result, "gpu-l40s").inputs["labels"] == {
-        "genai-platform.io/gpu-pool": "l40s", "nvidia.com/device-plugin.config": "l40s"}
+        "genai-platform.io/gpu-pool": "l40s", "nvidia.com/device-plugin.config": "l40s",
+        "k8s.amazonaws.com/accelerator": "nvidia-l40s"}
     assert node_group(result, "gpu-h100").inputs["labels"] == {
         "genai-platform.io/gpu-pool": "h100", "nvidia.com/device-plugin.config": "h100",
-        "nvidia.com/mig.config": "all-1g.10gb"}
+        "nvidia.com/mig.config": "all-1g.10gb", "k8s.amazonaws.com/accelerator": "nvidia-h100-80gb"}
 
 
 def test_gpu_operator_leaves_driver_and_toolkit_to_the_eks_ami(eks):
-    (release,) = of_type(eks("prod-aws"), "kubernetes:helm.sh/v3:Release")
+    (release,) = [r for r in of_type(eks("prod-aws"), "kubernetes:helm.sh/v3:Release")
+                  if r.inputs["chart"] == "gpu-operator"]
     values = release.inputs["values"]
     assert values["driver"] == {"enabled": False}
     assert values["toolkit"] == {"enabled": False}
@@ -445,7 +448,8 @@ def test_pod_identity_binds_each_service_account_to_its_role(eks):
     result = eks("prod-aws")
     associations = {(a.inputs["namespace"], a.inputs["serviceAccount"]): a
                     for a in of_type(result, "aws:eks/podIdentityAssociation:PodIdentityAssociation")}
-    assert set(associations) == {("velero", "velero"), ("genai-models", "model-downloader")}
+    assert set(associations) == {("velero", "velero"), ("genai-models", "model-downloader"),
+                                 ("kube-system", "cluster-autoscaler")}
     for (namespace, account), association in associations.items():
         role = one(result, "aws:iam/role:Role", association.name)
         assert association.inputs["roleArn"] == f"arn:aws:iam::123456789012:role/{role.id}"
