@@ -19,6 +19,7 @@ from components.cluster.gke_specs import (
     per_zone_count,
     pool_zones,
 )
+from components.common.instances import lookup
 from infra.schema import PlatformConfig
 from infra.schema_gke import GkeConfig
 
@@ -116,6 +117,10 @@ def _pool_problems(cfg: PlatformConfig, gke: GkeConfig) -> list[Problem]:
                         f"{MAX_POOL_NAME} characters)"))
         if pool.name == SYSTEM_POOL:
             out.append((f"{at}.name", f"{SYSTEM_POOL!r} is the name of the CPU system pool; choose another"))
+        if pool.instance_type and lookup("gcp", pool.instance_type) is None and pool.gpu_model:
+            # GKE attaches GPUs by accelerator name, which only the catalog knows.
+            out.append((f"{at}.instanceType", f"{pool.instance_type!r} is not in the GPU instance catalog, and GKE "
+                        "needs its accelerator type; add the machine type to components/common/instances.py"))
         for j, zone in enumerate(pool.zones):
             if cluster_zones and zone not in cluster_zones:
                 out.append((f"{at}.zones[{j}]", f"{zone!r} is not a node zone of the cluster "
