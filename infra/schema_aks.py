@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, Field
 
-from infra.schema_base import Section
+from infra.schema_base import Cidr, Section, matches
 
 DEFAULT_SYSTEM_VM_SIZE = "Standard_D4s_v5"
 DEFAULT_USER_VM_SIZE = "Standard_D8s_v5"
@@ -33,14 +33,6 @@ def _guid(value: str) -> str:
     return value
 
 
-def _cidr(value: str) -> str:
-    try:
-        net = ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        raise ValueError(f"must be an IPv4 CIDR block such as 10.40.0.0/16 (no host bits set); got {value!r}") from None
-    if net.version != 4:
-        raise ValueError(f"must be an IPv4 CIDR block; got {value!r}")
-    return value
 
 
 def _ip_range(value: str) -> str:
@@ -60,29 +52,22 @@ def _ipv4(value: str) -> str:
     return value
 
 
-def _matches(pattern: re.Pattern, what: str):
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(f"must be {what}; got {value!r}")
-        return value
-    return check
 
 
 Guid = Annotated[str, AfterValidator(_guid)]
-Cidr = Annotated[str, AfterValidator(_cidr)]
 IpRange = Annotated[str, AfterValidator(_ip_range)]
 IPv4 = Annotated[str, AfterValidator(_ipv4)]
-ClusterName = Annotated[str, AfterValidator(_matches(
+ClusterName = Annotated[str, AfterValidator(matches(
     _CLUSTER_NAME, "1-63 letters, digits, '-' or '_', starting and ending with a letter or digit"))]
-DnsPrefix = Annotated[str, AfterValidator(_matches(
+DnsPrefix = Annotated[str, AfterValidator(matches(
     _DNS_PREFIX, "1-54 letters, digits or '-', starting and ending with a letter or digit"))]
-ResourceGroupName = Annotated[str, AfterValidator(_matches(
+ResourceGroupName = Annotated[str, AfterValidator(matches(
     _RESOURCE_GROUP, "1-90 letters, digits, '-', '_', '.', '(' or ')', not ending with '.'"))]
-RegistryName = Annotated[str, AfterValidator(_matches(
+RegistryName = Annotated[str, AfterValidator(matches(
     _REGISTRY, "a globally unique registry name of 5-50 letters and digits"))]
-StorageAccountName = Annotated[str, AfterValidator(_matches(
+StorageAccountName = Annotated[str, AfterValidator(matches(
     _STORAGE_ACCOUNT, "a globally unique storage account name of 3-24 lowercase letters and digits"))]
-ContainerName = Annotated[str, AfterValidator(_matches(
+ContainerName = Annotated[str, AfterValidator(matches(
     _CONTAINER, "3-63 lowercase letters, digits and single '-', starting and ending with a letter or digit"))]
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -43,11 +45,29 @@ def absolute_path(value: str) -> str:
     return value
 
 
+def matches(pattern: re.Pattern, what: str) -> Callable[[str], str]:
+    """A validator refusing values that ``pattern`` does not match, saying what was expected."""
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"must be {what}; got {value!r}")
+        return value
+    return check
+
+
+def _ipv4_cidr(value: str) -> str:
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(f"must be an IPv4 CIDR block such as 10.0.0.0/16 (no host bits set); got {value!r}") from None
+    if net.version != 4:
+        raise ValueError(f"must be an IPv4 CIDR block; got {value!r}")
+    return value
+
+
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+Cidr = Annotated[str, AfterValidator(_ipv4_cidr)]
 DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
 KubernetesVersion = Annotated[str, AfterValidator(_k8s_version)]
-
-
 
 
 class Section(BaseModel):

@@ -8,13 +8,12 @@ once. No cloud SDK is imported here.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, Field
 
-from infra.schema_base import Section
+from infra.schema_base import Cidr, Section, matches
 
 DEFAULT_SYSTEM_INSTANCE_TYPE = "m6i.xlarge"
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -33,22 +32,8 @@ _CHART_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 _DURATION = re.compile(r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$")
 
 
-def _matches(pattern: re.Pattern, what: str):
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(f"must be {what}; got {value!r}")
-        return value
-    return check
 
 
-def _cidr(value: str) -> str:
-    try:
-        net = ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        raise ValueError(f"must be an IPv4 CIDR block such as 10.0.0.0/16 (no host bits set); got {value!r}") from None
-    if net.version != 4:
-        raise ValueError(f"must be an IPv4 CIDR block; got {value!r}")
-    return value
 
 
 def _retention(value: int) -> int:
@@ -58,19 +43,18 @@ def _retention(value: int) -> int:
     return value
 
 
-Region = Annotated[str, AfterValidator(_matches(_REGION, "an AWS region name such as 'us-east-1'"))]
-Cidr = Annotated[str, AfterValidator(_cidr)]
-ClusterName = Annotated[str, AfterValidator(_matches(
+Region = Annotated[str, AfterValidator(matches(_REGION, "an AWS region name such as 'us-east-1'"))]
+ClusterName = Annotated[str, AfterValidator(matches(
     _CLUSTER_NAME, "1-100 letters, digits, '-' or '_', starting with a letter or digit"))]
-PrincipalArn = Annotated[str, AfterValidator(_matches(
+PrincipalArn = Annotated[str, AfterValidator(matches(
     _PRINCIPAL, "an IAM role or user ARN such as 'arn:aws:iam::123456789012:role/platform-admins'"))]
-VpcId = Annotated[str, AfterValidator(_matches(_VPC_ID, "a VPC id such as 'vpc-0a1b2c3d4e5f60718'"))]
-SubnetId = Annotated[str, AfterValidator(_matches(_SUBNET_ID, "a subnet id such as 'subnet-0a1b2c3d4e5f60718'"))]
-AddonVersion = Annotated[str, AfterValidator(_matches(
+VpcId = Annotated[str, AfterValidator(matches(_VPC_ID, "a VPC id such as 'vpc-0a1b2c3d4e5f60718'"))]
+SubnetId = Annotated[str, AfterValidator(matches(_SUBNET_ID, "a subnet id such as 'subnet-0a1b2c3d4e5f60718'"))]
+AddonVersion = Annotated[str, AfterValidator(matches(
     _ADDON_VERSION, "an EKS add-on version such as 'v1.20.4-eksbuild.2'"))]
 RetentionDays = Annotated[int, AfterValidator(_retention)]
-ChartVersion = Annotated[str, AfterValidator(_matches(_CHART_VERSION, "a chart version such as '9.51.0'"))]
-Duration = Annotated[str, AfterValidator(_matches(_DURATION, "a duration such as '10m', '90s' or '1h30m'"))]
+ChartVersion = Annotated[str, AfterValidator(matches(_CHART_VERSION, "a chart version such as '9.51.0'"))]
+Duration = Annotated[str, AfterValidator(matches(_DURATION, "a duration such as '10m', '90s' or '1h30m'"))]
 
 
 class EksNetworkConfig(Section):

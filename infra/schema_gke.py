@@ -8,13 +8,12 @@ problem is reported at once. No cloud SDK is imported here.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator
 
-from infra.schema_base import Section
+from infra.schema_base import Cidr, Section, matches
 
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z]+-[a-z]+\d+$")
@@ -25,22 +24,8 @@ _REPOSITORY = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$")
 
 
-def _matches(pattern: re.Pattern, what: str):
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(f"must be {what}; got {value!r}")
-        return value
-    return check
 
 
-def _cidr(value: str) -> str:
-    try:
-        net = ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        raise ValueError(f"must be an IPv4 CIDR block such as 10.0.0.0/20 (no host bits set); got {value!r}") from None
-    if net.version != 4:
-        raise ValueError(f"must be an IPv4 CIDR block; got {value!r}")
-    return value
 
 
 def _bucket(value: str) -> str:
@@ -50,17 +35,16 @@ def _bucket(value: str) -> str:
     return value
 
 
-ProjectId = Annotated[str, AfterValidator(_matches(
+ProjectId = Annotated[str, AfterValidator(matches(
     _PROJECT, "a Google Cloud project id: 6-30 lowercase letters, digits or '-', starting with a letter "
     "and not ending with '-'"))]
-Region = Annotated[str, AfterValidator(_matches(_REGION, "a Google Cloud region such as 'us-central1'"))]
-Zone = Annotated[str, AfterValidator(_matches(_ZONE, "a Google Cloud zone such as 'us-central1-a'"))]
-GkeName = Annotated[str, AfterValidator(_matches(
+Region = Annotated[str, AfterValidator(matches(_REGION, "a Google Cloud region such as 'us-central1'"))]
+Zone = Annotated[str, AfterValidator(matches(_ZONE, "a Google Cloud zone such as 'us-central1-a'"))]
+GkeName = Annotated[str, AfterValidator(matches(
     _GKE_NAME, "1-40 lowercase letters, digits or '-', starting with a letter and ending with a letter or digit"))]
-RepositoryId = Annotated[str, AfterValidator(_matches(
+RepositoryId = Annotated[str, AfterValidator(matches(
     _REPOSITORY, "an Artifact Registry repository id: lowercase letters, digits or '-', starting with a letter"))]
 BucketName = Annotated[str, AfterValidator(_bucket)]
-Cidr = Annotated[str, AfterValidator(_cidr)]
 
 ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"]
 GpuDriverVersion = Literal["DEFAULT", "LATEST"]

@@ -90,11 +90,18 @@ class AksNodePools(pulumi.ComponentResource):
         )
 
     def _gpu_pool(self, name: str, pool: GpuPool) -> cs.AgentPool:
+        # AKS rejects upgrade settings with a max surge on spot pools ("Spot pools can't set max
+        # surge"); it upgrades them without surge nodes anyway.
         spot = dict(
             scale_set_priority=cs.ScaleSetPriority.SPOT,
             scale_set_eviction_policy=cs.ScaleSetEvictionPolicy.DELETE,
             spot_max_price=SPOT_MAX_PRICE_ON_DEMAND,
-        ) if pool.spot else dict(scale_set_priority=cs.ScaleSetPriority.REGULAR)
+        ) if pool.spot else dict(
+            scale_set_priority=cs.ScaleSetPriority.REGULAR,
+            # GPU quota is usually sized to the pool: replace nodes one at a time in place
+            # rather than surging extra GPU VMs the subscription may not have.
+            upgrade_settings=cs.AgentPoolUpgradeSettingsArgs(max_surge="0", max_unavailable="1"),
+        )
         return cs.AgentPool(
             f"{name}-{pool.name}",
             agent_pool_name=pool.name,
@@ -107,9 +114,6 @@ class AksNodePools(pulumi.ComponentResource):
             node_labels=gpu_node_labels(pool),
             node_taints=[taint_string(t) for t in pool.taints],
             gpu_profile=cs.GPUProfileArgs(driver=cs.GPUDriver.NONE),
-            # GPU quota is usually sized to the pool: replace nodes one at a time in place
-            # rather than surging extra GPU VMs the subscription may not have.
-            upgrade_settings=cs.AgentPoolUpgradeSettingsArgs(max_surge="0", max_unavailable="1"),
             **spot,
             **self._common(),
             opts=self._opts(),

@@ -169,6 +169,7 @@ def test_gpu_pools_skip_the_aks_driver_and_carry_taints_labels_and_bounds(prod, 
     assert (i["enableAutoScaling"], i["minCount"], i["maxCount"], i["count"]) == (True, 0, max_size, 0)
     assert i["osDiskSizeGB"] == disk and i["orchestratorVersion"] == "1.35"
     assert i["scaleSetPriority"] == "Regular" and "spotMaxPrice" not in i
+    assert i["upgradeSettings"] == {"maxSurge": "0", "maxUnavailable": "1"}
     assert "availabilityZones" not in i
     assert reg.ignore_changes == ["count"]
     subnet = prod.one(f"{AZ}network:Subnet", "cluster-network-nodes")
@@ -181,6 +182,8 @@ def test_spot_shared_zonal_pool(run):
     captured = run_aks({"gpuPools": changed})
     i = captured.one(f"{AZ}containerservice:AgentPool", "cluster-pools-a100").inputs
     assert (i["scaleSetPriority"], i["scaleSetEvictionPolicy"], i["spotMaxPrice"]) == ("Spot", "Delete", -1)
+    # AKS refuses upgrade settings with a max surge on spot pools.
+    assert "upgradeSettings" not in i
     assert i["nodeTaints"] == [GPU_TAINT, SPOT_TAINT]
     pool = next(p for p in captured.info.gpu_pools if p.name == "a100")
     assert pool.operator_node_labels == {"nvidia.com/device-plugin.config": "a100"}
