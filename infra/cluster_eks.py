@@ -10,7 +10,8 @@ import pulumi
 from components.cluster.eks import EksCluster, EksClusterArgs, EksEndpointSettings, EksNetworkSettings
 from components.cluster.eks_autoscaler_specs import ClusterAutoscalerSettings
 from components.cluster.eks_specs import cluster_zones, default_subnet_cidrs
-from components.cluster.info import ClusterInfo, GpuPool, IdentityRequest, SystemPool
+from components.cluster.info import ClusterInfo, GpuPool, IdentityRequest
+from infra.pools import system_pool
 from infra.schema import PlatformConfig
 from infra.schema_eks import DEFAULT_SYSTEM_INSTANCE_TYPE, EksConfig
 
@@ -48,14 +49,7 @@ def cluster_args(cfg: PlatformConfig, pools: tuple[GpuPool, ...], identities: tu
         profile=eks.profile,
         kubernetes_version=cfg.cluster.kubernetes_version,
         zones=zones,
-        system_pool=SystemPool(
-            instance_type=system.instance_type or DEFAULT_SYSTEM_INSTANCE_TYPE,
-            min_size=system.min_size,
-            max_size=system.max_size,
-            desired_size=system.desired_size,
-            disk_size_gib=system.disk_size_gib,
-            spot=system.spot,
-        ),
+        system_pool=system_pool(system, DEFAULT_SYSTEM_INSTANCE_TYPE),
         gpu_pools=pools,
         identities=identities,
         network=network_settings(eks, zones),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from components.cluster.gke import GkeCluster, GkeClusterArgs, GkeNetworkSettings
 from components.cluster.gke_specs import DEFAULT_SYSTEM_MACHINE_TYPE, Locations, default_bucket_name
-from components.cluster.info import ClusterInfo, GpuPool, IdentityRequest, SystemPool
+from components.cluster.info import ClusterInfo, GpuPool, IdentityRequest
+from infra.pools import system_pool
 from infra.schema import PlatformConfig
 
 
@@ -27,14 +28,7 @@ def build(cfg: PlatformConfig, pools: tuple[GpuPool, ...], identities: tuple[Ide
             private_endpoint=net.private_endpoint,
             authorized_networks=tuple((n.cidr_block, n.display_name) for n in net.master_authorized_networks),
         ),
-        system_pool=SystemPool(
-            instance_type=system.instance_type or DEFAULT_SYSTEM_MACHINE_TYPE,
-            min_size=system.min_size,
-            max_size=system.max_size,
-            desired_size=system.desired_size,
-            disk_size_gib=system.disk_size_gib,
-            spot=system.spot,
-        ),
+        system_pool=system_pool(system, DEFAULT_SYSTEM_MACHINE_TYPE),
         gpu_pools=pools,
         identities=identities,
         bucket_name=gke.bucket_name or default_bucket_name(gke.project, gke.name),

@@ -6,10 +6,10 @@ capacity planner places models on them before anything is created).
 
 from __future__ import annotations
 
-from components.cluster.info import GpuPool, GpuSharing, Taint
+from components.cluster.info import GpuPool, GpuSharing, SystemPool, Taint
 from components.common.gpus import GPU_MODELS
 from components.common.instances import Cloud, lookup
-from infra.schema import GpuPoolConfig
+from infra.schema import GpuPoolConfig, SystemPoolConfig
 
 CLOUDS: dict[str, Cloud] = {"eks": "aws", "gke": "gcp", "aks": "azure"}
 POOL_LABEL = "genai-platform.io/gpu-pool"
@@ -37,4 +37,16 @@ def gpu_pool(cfg: GpuPoolConfig, target: str = "existing") -> GpuPool:
         spot=cfg.spot,
         disk_size_gib=cfg.disk_size_gib,
         zones=tuple(cfg.zones),
+    )
+
+
+def system_pool(cfg: SystemPoolConfig, default_instance_type: str) -> SystemPool:
+    """The cloud's CPU pool; each cloud names its own default machine."""
+    return SystemPool(
+        instance_type=cfg.instance_type or default_instance_type,
+        min_size=cfg.min_size,
+        max_size=cfg.max_size,
+        desired_size=cfg.desired_size,
+        disk_size_gib=cfg.disk_size_gib,
+        spot=cfg.spot,
     )
