@@ -65,6 +65,7 @@ def build_models(loaded: LoadedConfig, cluster: ClusterInfo) -> Optional[ModelsL
                           service_monitors=ms.service_monitors),
         catalog_headroom=ms.catalog_headroom,
         catalog=CatalogSettings(min_size_gib=ms.catalog_min_size_gib),
-        servers=ServerSettings(service_monitor=ms.service_monitors),
+        servers=ServerSettings(service_monitor=ms.service_monitors,
+                               service_monitor_labels=dict(ms.service_monitor_labels)),
     ))
     return ModelsLayer(serving, requests, placements)

@@ -141,6 +141,9 @@ class ModelServingConfig(Section):
     prometheus_address: str = Field(default=DEFAULT_PROMETHEUS, pattern=r"^https?://[^\s/]+(:\d+)?(/.*)?$")
     # ServiceMonitors need the Prometheus Operator's CRDs in the cluster (the observability layer).
     service_monitors: bool = True
+    # Labels a Prometheus' serviceMonitorSelector needs (kube-prometheus-stack's default
+    # selector asks for ``release: <its release name>``).
+    service_monitor_labels: dict[str, str] = {}
     keda: KedaConfig = KedaConfig()
 
 

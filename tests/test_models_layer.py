@@ -123,3 +123,12 @@ def test_service_monitors_follow_the_setting(run):
 def test_models_namespace_is_exported(run):
     result = run("prod-aws")
     assert result.monitor.stack_outputs["namespaces"]["models"] == "genai-models"
+
+
+def test_service_monitors_carry_the_labels_prometheus_selects_on(run):
+    result = run("onprem", overrides={"modelServing": {"serviceMonitorLabels": {"release": "kube-prometheus-stack"}}})
+    monitors = objects(result, "ServiceMonitor")
+    models = {m["name"] for m in result.monitor.stack_outputs["models"]}
+    labelled = {m["metadata"]["name"] for m in monitors
+                if m["metadata"]["labels"].get("release") == "kube-prometheus-stack"}
+    assert models <= labelled

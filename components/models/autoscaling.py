@@ -4,7 +4,8 @@ Creates:
 - its namespace (PSA ``restricted``: the chart's pods run non-root with a read-only root
   filesystem, no capabilities and the RuntimeDefault seccomp profile) with the baseline
   policies plus KEDA's own: egress to the API server and Prometheus, ingress from the API
-  server to the metrics API and webhooks, and the operator <-> metrics-server gRPC;
+  server to the metrics API and webhooks, the operator <-> metrics-server gRPC, and, with
+  its ServiceMonitors on, Prometheus' scrapes of the operator and metrics server;
 - the Helm release (chart ``keda`` from kedacore's repository, pinned version, CRDs included).
 The ScaledObjects themselves belong to each ModelServer and wait for ``release``.
 """
@@ -35,6 +36,8 @@ class KedaArgs:
     cluster: ClusterInfo
     settings: KedaSettings
     prometheus_address: str
+    # Namespace Prometheus scrapes from; by default read off an in-cluster ``prometheus_address``.
+    metrics_namespace: Optional[str] = None
 
 
 class Keda(pulumi.ComponentResource):
@@ -48,7 +51,9 @@ class Keda(pulumi.ComponentResource):
             namespace=ns,
             component="autoscaling",
             kubernetes_version=cluster.kubernetes_version,
-            extra_policies=tuple(keda_network_policies(ns, policy_labels, args.prometheus_address)),
+            extra_policies=tuple(keda_network_policies(ns, policy_labels, args.prometheus_address,
+                                                       scraped=settings.service_monitors,
+                                                       metrics_namespace=args.metrics_namespace)),
             protect=cluster.protect,
         ), opts=pulumi.ResourceOptions(parent=self))
         self.values = keda_values(settings)

@@ -27,6 +27,7 @@ from components.common.labels import standard_labels
 from components.models import engines
 from components.models.catalog_specs import label_value
 from components.models.placement import ModelRequest, Placement
+from components.models.server_specs import SCRAPER_NAMESPACE_LABEL, scraper_namespace
 
 KEDA_CHART = "keda"
 KEDA_REPOSITORY = "https://kedacore.github.io/charts"
@@ -36,6 +37,8 @@ KEDA_VERSION = "2.20.2"
 METRICS_API_PORT = 6443
 WEBHOOK_PORT = 9443
 OPERATOR_GRPC_PORT = 9666
+# The operator's and the metrics server's Prometheus metrics (values prometheus.*.port).
+PROMETHEUS_METRICS_PORT = 8080
 MODEL_LABEL = "genai-platform.io/model"
 
 
@@ -89,10 +92,23 @@ def _policy(name: str, namespace: str, policy_labels: dict, spec: dict) -> dict:
             "metadata": {"name": name, "namespace": namespace, "labels": policy_labels}, "spec": spec}
 
 
-def keda_network_policies(namespace: str, policy_labels: dict, prometheus_address: str) -> list[dict]:
+def keda_network_policies(namespace: str, policy_labels: dict, prometheus_address: str,
+                          scraped: bool = False, metrics_namespace: Optional[str] = None) -> list[dict]:
     """KEDA's allowances on top of the baseline: the API server both ways, Prometheus, and the
-    operator <-> metrics server gRPC inside the namespace."""
+    operator <-> metrics server gRPC inside the namespace; when its ServiceMonitors are on
+    (``scraped``), Prometheus' scrapes from its namespace (read off an in-cluster address, else
+    namespaces labelled ``genai-platform.io/metrics-scraper: "true"``)."""
     tcp = lambda *ports: [{"protocol": "TCP", "port": p} for p in ports]  # noqa: E731
+    extra: list[dict] = []
+    if scraped:
+        ns = metrics_namespace or scraper_namespace(prometheus_address)
+        scraper = ({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}} if ns
+                   else {"namespaceSelector": {"matchLabels": {SCRAPER_NAMESPACE_LABEL: "true"}}})
+        extra.append(_policy("allow-metrics-scrape", namespace, policy_labels, {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [scraper], "ports": tcp(PROMETHEUS_METRICS_PORT)}],
+        }))
     return [
         _policy("allow-api-server", namespace, policy_labels, {
             "podSelector": {},
@@ -116,6 +132,7 @@ def keda_network_policies(namespace: str, policy_labels: dict, prometheus_addres
             "ingress": [{"from": [{"podSelector": {}}], "ports": tcp(OPERATOR_GRPC_PORT)}],
             "egress": [{"to": [{"podSelector": {}}], "ports": tcp(OPERATOR_GRPC_PORT)}],
         }),
+        *extra,
     ]
 
 

@@ -120,10 +120,15 @@ def entry(req: ModelRequest, placement: Placement) -> CatalogEntry:
 
 
 def catalog_size_gib(entries: Iterable[CatalogEntry], headroom: float, min_size_gib: int) -> int:
-    """Sum of the weights fetched into the claim × headroom, rounded up, at least the minimum."""
+    """(Sum of the weights fetched into the claim + the largest of them) × headroom, rounded up.
+
+    A new revision downloads beside the one being served, so the claim must hold one model
+    twice during a switch; the largest is the worst case.
+    """
     if headroom < 1.0:
         raise ValueError(f"catalog headroom must be at least 1.0, got {headroom}")
-    total = sum(e.weights_gib for e in entries if e.needs_download)
+    fetched = [e.weights_gib for e in entries if e.needs_download]
+    total = sum(fetched) + max(fetched, default=0.0)
     return max(min_size_gib, math.ceil(total * headroom))
 
 

@@ -24,7 +24,8 @@ Images (each tag checked against the project's release tooling):
   ``te_queue_size``. The same image serves embeddings and rerankers (a sequence-classification
   checkpoint is served as a reranker).
 - llama.cpp ``ghcr.io/ggml-org/llama.cpp:server-b11176`` (CPU build; images are published
-  daily, not per build): ``-m --ctx-size --parallel --host --port --metrics --alias``;
+  daily, not per build): ``-m --ctx-size --parallel --host --port --metrics --alias
+  --cache-ram``;
   ``/health``; queue gauge ``llamacpp:requests_deferred``.
 
 Who runs as whom: TGI installs its Python under ``/root`` (mode 0700), so it must run as root;
@@ -205,6 +206,10 @@ def args(req: ModelRequest, placement: Placement, model_path: str) -> list[str]:
             "--host", "0.0.0.0",
             "--port", str(spec.http_port),
             "--metrics",
+            # The server keeps finished prompts' KV state in host RAM, up to 8 GiB by default,
+            # beyond what the pod's memory (weights + KV + runtime) allows: the kernel would
+            # OOM-kill the pod once enough distinct prompts were cached.
+            "--cache-ram", "0",
         ]
     return [*out, *req.extra_args]
 

@@ -105,10 +105,17 @@ def node_affinity(placement: Placement) -> Optional[dict]:
     }]}}}
 
 
-def shm_size(placement: Placement) -> Optional[str]:
-    """/dev/shm for tensor-parallel ranks (NCCL and the engines' worker queues use it)."""
+# Engines that use /dev/shm even on one GPU: Triton's Python backend (the TensorRT-LLM
+# repository's preprocessing, postprocessing and BLS models) exchanges every request and
+# response with its stub processes through /dev/shm, which is 64 MiB in a container.
+SHM_ALWAYS = {"triton-trtllm": "1Gi"}
+
+
+def shm_size(placement: Placement, engine_name: str = "") -> Optional[str]:
+    """/dev/shm for tensor-parallel ranks (NCCL and the engines' worker queues use it), and for
+    engines that need more than a container's default on one GPU."""
     if placement.tensor_parallel <= 1:
-        return None
+        return SHM_ALWAYS.get(engine_name) if placement.on_gpu else None
     return placement.shm_size or f"{max(2, placement.tensor_parallel)}Gi"
 
 
@@ -144,7 +151,7 @@ def deployment(req: ModelRequest, placement: Placement, namespace: str, instance
     image = engines.image(req, placement)
     mounts = [volume.mount, {"name": "scratch", "mountPath": engines.WRITABLE_DIR}]
     volumes: list[dict] = [volume.volume, {"name": "scratch", "emptyDir": {"sizeLimit": settings.scratch_size}}]
-    shm = shm_size(placement)
+    shm = shm_size(placement, req.engine)
     if shm:
         mounts.append({"name": "shm", "mountPath": "/dev/shm"})
         volumes.append({"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": shm}})

@@ -104,7 +104,8 @@ class ModelServing(pulumi.ComponentResource):
         scaling: Optional[Scaling] = None
         if any(autoscaled(r.name, p, args.keda, args.autoscaling) for r, p in models):
             keda = Keda(f"{name}-keda", KedaArgs(cluster=cluster, settings=args.keda,
-                                                 prometheus_address=args.prometheus_address),
+                                                 prometheus_address=args.prometheus_address,
+                                                 metrics_namespace=args.metrics_namespace),
                         opts=pulumi.ResourceOptions(parent=self))
             scaling = Scaling(args.prometheus_address, args.autoscaling, keda.release)
 

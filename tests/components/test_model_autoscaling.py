@@ -121,6 +121,20 @@ def test_keda_namespace_policies():
         assert validate_manifest(p, "1.33") == []
 
 
+def test_keda_metrics_are_scrapable_when_its_service_monitors_are_on():
+    names = {p["metadata"]["name"] for p in a.keda_network_policies("keda", {}, PROM)}
+    assert "allow-metrics-scrape" not in names
+    policies = {p["metadata"]["name"]: p for p in a.keda_network_policies("keda", {}, PROM, scraped=True)}
+    (rule,) = policies["allow-metrics-scrape"]["spec"]["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 8080}]
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    assert validate_manifest(policies["allow-metrics-scrape"], "1.33") == []
+    (outside,) = [p for p in a.keda_network_policies("keda", {}, "https://thanos.example.com", scraped=True)
+                  if p["metadata"]["name"] == "allow-metrics-scrape"]
+    assert outside["spec"]["ingress"][0]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"genai-platform.io/metrics-scraper": "true"}}}]
+
+
 @pytest.mark.parametrize(("address", "port"), [
     (PROM, 9090), ("https://thanos.example.com", 443), ("http://prometheus.monitoring", 80), ("prom:9091", 9091),
 ])

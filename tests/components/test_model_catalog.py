@@ -34,17 +34,17 @@ def env_of(j: dict) -> dict:
 
 # --- sizing and claim -------------------------------------------------------------------
 
-def test_claim_size_is_weights_times_headroom_rounded_up():
-    assert cs.catalog_size_gib([entry(weights=40.0), entry("b", weights=30.0)], 1.3, 20) == 91
-    assert cs.catalog_size_gib([entry(weights=40.1)], 1.3, 20) == 53      # 52.13 -> 53
-    assert cs.catalog_size_gib([entry(weights=100.0)], 1.5, 20) == 150
+def test_claim_size_holds_every_model_plus_one_revision_switch_times_headroom():
+    assert cs.catalog_size_gib([entry(weights=40.0), entry("b", weights=30.0)], 1.3, 20) == 143  # (70 + 40) x 1.3
+    assert cs.catalog_size_gib([entry(weights=40.1)], 1.3, 20) == 105     # 104.26 -> 105
+    assert cs.catalog_size_gib([entry(weights=100.0)], 1.5, 20) == 300
 
 
 def test_claim_size_has_a_floor_and_ignores_models_on_their_own_claims():
     assert cs.catalog_size_gib([entry(weights=1.0)], 1.3, 20) == 20
     assert cs.catalog_size_gib([], 1.3, 20) == 20
     on_pvc = entry("big", uri="pvc://weights/big", revision=None, weights=500.0)
-    assert cs.catalog_size_gib([entry(weights=40.0), on_pvc], 1.3, 20) == 52
+    assert cs.catalog_size_gib([entry(weights=40.0), on_pvc], 1.3, 20) == 104
     with pytest.raises(ValueError):
         cs.catalog_size_gib([entry()], 0.9, 20)
 

@@ -121,6 +121,7 @@ def test_llamacpp_server_args():
     assert flag(argv, "--host") == "0.0.0.0" and flag(argv, "--port") == "8080"
     assert "--metrics" in argv
     assert flag(argv, "--alias") == "small"
+    assert flag(argv, "--cache-ram") == "0", "the host-RAM prompt cache (8 GiB by default) is not in the pod's memory"
 
 
 @pytest.mark.parametrize("engine", sorted(engines.ENGINES))

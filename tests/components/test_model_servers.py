@@ -83,6 +83,14 @@ def test_shm_only_with_tensor_parallelism():
     assert {"name": "shm", "mountPath": "/dev/shm"} in multi["containers"][0]["volumeMounts"]
 
 
+def test_triton_gets_shm_for_its_python_backend_on_one_gpu():
+    req = request(engine="triton-trtllm")
+    single = pod(deployment(req=req, placement=gpu(tp=1)))
+    (shm,) = [v for v in single["volumes"] if v["name"] == "shm"]
+    assert shm["emptyDir"] == {"medium": "Memory", "sizeLimit": "1Gi"}
+    assert {"name": "shm", "mountPath": "/dev/shm"} in single["containers"][0]["volumeMounts"]
+
+
 def test_probes_follow_the_engine_and_the_weights():
     c = pod(deployment(placement=gpu(weights=140.0)))["containers"][0]
     assert c["startupProbe"]["httpGet"] == {"path": "/health", "port": "http"}
@@ -332,8 +340,9 @@ def test_keda_owns_the_replicas_of_autoscaled_models(serving_run):
 def test_catalog_claim_is_protected_and_sized(serving_run):
     (claim,) = serving_run.by_type("kubernetes:core/v1:PersistentVolumeClaim")
     assert claim.protect and serving_run.options[claim.urn]["retainOnDelete"]
-    # llama 30 + mixtral 60 + embed 15 + rerank 0.4 + small 0.4 (trt is on its own claim) = 105.8 x 1.3
-    assert claim.inputs["spec"]["resources"]["requests"]["storage"] == f"{math.ceil(105.8 * 1.3)}Gi"
+    # (llama 30 + mixtral 60 + embed 15 + rerank 0.4 + small 0.4 (trt is on its own claim) = 105.8,
+    #  + mixtral's 60 again for a revision switch) x 1.3
+    assert claim.inputs["spec"]["resources"]["requests"]["storage"] == f"{math.ceil((105.8 + 60) * 1.3)}Gi"
     assert claim.inputs["spec"]["accessModes"] == ["ReadWriteMany"]
     assert claim.inputs["spec"]["storageClassName"] == "efs"
 
