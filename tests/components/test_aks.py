@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import pytest
 import yaml
-from conftest import isolate_pools
+from stack_overrides import isolate_pools
 
 from components.cluster.aks_specs import role_assignment_name
 from components.platform.gpu_operator_values import platform_node_labels

@@ -6,12 +6,11 @@ under the recording mocks, with a few keys replaced.
 
 from __future__ import annotations
 
-import copy
 import json
-from typing import Any, Optional
+from typing import Any
 
 import pytest
-import yaml
+from eks_support import cluster_with, of_type, one, pools_of
 
 from components.cluster.eks_autoscaler_specs import (
     CHART_VERSIONS,
@@ -26,48 +25,11 @@ from components.cluster.eks_autoscaler_specs import (
 from components.cluster.info import GpuPool, GpuSharing, Taint
 from components.common.gpus import GPU_MODELS
 from infra.plan.mocks import Registration
-from infra.plan.runner import ROOT, RunResult
+from infra.plan.runner import RunResult
 
-NS = "genai-platform"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 TAG = "aws:autoscaling/tag:Tag"
 TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
-_CACHE: dict[str, RunResult] = {}
-
-
-def stack_config(stack: str) -> dict:
-    return yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
-
-
-def cluster_with(stack: str, **eks: Any) -> dict:
-    cluster = copy.deepcopy(stack_config(stack)[f"{NS}:cluster"])
-    cluster["eks"].update(eks)
-    return cluster
-
-
-def pools_of(stack: str) -> list[dict]:
-    return copy.deepcopy(stack_config(stack)[f"{NS}:gpuPools"])
-
-
-@pytest.fixture
-def eks(run):
-    def cached(stack: str, overrides: Optional[dict] = None) -> RunResult:
-        key = json.dumps([stack, overrides], sort_keys=True)
-        if key not in _CACHE:
-            result = run(stack, overrides)
-            assert result.error is None, result.error
-            _CACHE[key] = result
-        return _CACHE[key]
-    return cached
-
-
-def of_type(result: RunResult, type_token: str) -> list[Registration]:
-    return [r for r in result.monitor.registrations if r.type == type_token]
-
-
-def one(result: RunResult, type_token: str, name: str) -> Registration:
-    (found,) = [r for r in of_type(result, type_token) if r.name == name]
-    return found
 
 
 def autoscaler_release(result: RunResult) -> Registration:

@@ -7,59 +7,13 @@ ignore-changes the engine would be told.
 
 from __future__ import annotations
 
-import copy
 import json
-from typing import Any, Optional
 
 import pytest
-import yaml
+from eks_support import cluster_with, of_type, one, pools_of
 
 from infra.plan.mocks import Registration
 from infra.plan.runner import ROOT, RunResult
-
-NS = "genai-platform"
-_CACHE: dict[str, RunResult] = {}
-
-
-def stack_config(stack: str) -> dict:
-    return yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
-
-
-def cluster_with(stack: str, **eks: Any) -> dict:
-    """The stack's ``cluster`` setting with keys of ``cluster.eks`` replaced (None removes one)."""
-    cluster = copy.deepcopy(stack_config(stack)[f"{NS}:cluster"])
-    for key, value in eks.items():
-        if value is None:
-            cluster["eks"].pop(key, None)
-        else:
-            cluster["eks"][key] = value
-    return cluster
-
-
-def pools_of(stack: str) -> list[dict]:
-    return copy.deepcopy(stack_config(stack)[f"{NS}:gpuPools"])
-
-
-@pytest.fixture
-def eks(run):
-    """``run`` with results kept per (stack, overrides): the stacks are deterministic."""
-    def cached(stack: str, overrides: Optional[dict] = None) -> RunResult:
-        key = json.dumps([stack, overrides], sort_keys=True)
-        if key not in _CACHE:
-            result = run(stack, overrides)
-            assert result.error is None, result.error
-            _CACHE[key] = result
-        return _CACHE[key]
-    return cached
-
-
-def of_type(result: RunResult, type_token: str) -> list[Registration]:
-    return [r for r in result.monitor.registrations if r.type == type_token]
-
-
-def one(result: RunResult, type_token: str, name: str) -> Registration:
-    (found,) = [r for r in of_type(result, type_token) if r.name == name]
-    return found
 
 
 def node_group(result: RunResult, pool: str) -> Registration:
