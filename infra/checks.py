@@ -15,7 +15,7 @@ from components.common.instances import INSTANCE_TYPES, lookup
 from infra.checks_aks import aks_problems
 from infra.checks_eks import eks_problems
 from infra.checks_gke import gke_problems
-from infra.checks_models import models_problems, plan_problems, planning_pools
+from infra.checks_models import capacity_problems, models_problems, plan_problems, planning_pools
 from infra.problems import Problem, suggest
 from infra.schema import (
     ClusterConfig,
@@ -226,7 +226,10 @@ def check(cfg: PlatformConfig) -> list[Problem]:
     model_problems = models_problems(models, pool_names, cpu_only=not cfg.gpu_pools)
     if not pool_problems:
         # A plan on pools that are themselves wrong would only add noise.
-        model_problems += plan_problems(models, planning_pools(cfg.gpu_pools, target))
+        planned = plan_problems(models, planning_pools(cfg.gpu_pools, target))
+        model_problems += planned
+        if not planned:
+            model_problems += capacity_problems(models, cfg.gpu_pools, target)
     return (_target_problems(cfg.cluster)
             + pool_problems
             + _operator_problems(cfg.gpu_operator, bool(cfg.gpu_pools))

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from components.cluster.info import GpuPool
 from components.common.gpus import GPU_MODELS
 from components.models.known import KNOWN_MODELS
-from components.models.planner import ENGINES, PoolLike, plan
+from components.models.planner import ENGINES, PoolLike, plan, pool_demand
 from infra.pools import gpu_pool
 from infra.problems import Problem, suggest
 from infra.schema import GpuPoolConfig
@@ -206,3 +206,26 @@ def check_models(models: Sequence[ModelConfig], gpu_pools: Sequence[GpuPoolConfi
     entries = list(enumerate(models))
     return (models_problems(entries, {p.name for p in gpu_pools}, cpu_only=not gpu_pools)
             + plan_problems(entries, planning_pools(gpu_pools, target)))
+
+
+def capacity_problems(models: list[tuple[int, ModelConfig]], configs: Sequence[GpuPoolConfig],
+                      target: str = "existing") -> list[Problem]:
+    """Models whose minimum replicas alone need more GPUs than their pool can ever have.
+
+    Only cloud pools know their most nodes (``maxSize``); the maximum replicas may exceed the
+    pool (the autoscalers then share it), so only the minimum is an error.
+    """
+    pools = planning_pools(configs, target)
+    clean = [(i, m) for i, m in models if not entry_problems(i, m, {p.name for p in pools}, not pools)]
+    result = plan([to_request(m) for _, m in clean], pools)
+    index = {c.name: i for i, c in enumerate(configs)}
+    by_name = {p.name: p for p in pools}
+    out: list[Problem] = []
+    for d in pool_demand(result.placements, pools):
+        if d.capacity is not None and d.min_gpus > d.capacity:
+            pool = by_name[d.pool]
+            out.append((f"gpuPools[{index[d.pool]}].maxSize",
+                        f"the models on pool {d.pool!r} ({', '.join(d.models)}) need {d.min_gpus} GPUs at their "
+                        f"minimum replicas, but {pool.max_size} nodes × {pool.advertised_gpus_per_node} GPUs hold "
+                        f"{d.capacity}; raise maxSize or lower the models' replicas.min"))
+    return out

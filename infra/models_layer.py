@@ -16,7 +16,7 @@ from components.cluster.info import ClusterInfo
 from components.models.autoscaling_specs import KedaSettings
 from components.models.catalog_specs import CatalogSettings
 from components.models.placement import ModelRequest, Placement
-from components.models.planner import plan
+from components.models.planner import plan, pool_demand
 from components.models.server_specs import ServerSettings
 from components.models.serving import ModelServing, ModelServingArgs
 from infra.config import LoadedConfig
@@ -54,6 +54,10 @@ def build_models(loaded: LoadedConfig, cluster: ClusterInfo) -> Optional[ModelsL
         raise pulumi.RunError("capacity plan failed: " + "; ".join(p.message for p in result.problems))
     ms = cfg.model_serving
     placements = tuple(result.placement(r.name) for r in requests)
+    for d in pool_demand(placements, cluster.gpu_pools):
+        if d.capacity is not None and d.max_gpus > d.capacity:
+            pulumi.log.warn(f"pool {d.pool}: its models ({', '.join(d.models)}) need {d.max_gpus} GPUs at their "
+                            f"maximum replicas but the pool holds {d.capacity}; they cannot all scale out at once")
     serving = ModelServing("models", ModelServingArgs(
         cluster=cluster,
         namespace=cfg.namespaces.models,

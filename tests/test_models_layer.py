@@ -132,3 +132,54 @@ def test_service_monitors_carry_the_labels_prometheus_selects_on(run):
     labelled = {m["metadata"]["name"] for m in monitors
                 if m["metadata"]["labels"].get("release") == "kube-prometheus-stack"}
     assert models <= labelled
+
+
+# --- pool capacity: what the models on a pool ask for against the pool's most nodes ---
+
+def _azure_pools(a100_max: int) -> tuple[list[dict], list[dict]]:
+    import yaml
+
+    from infra.plan.runner import ROOT
+
+    config = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod-azure.yaml").read_text())["config"]
+    pools = config["genai-platform:gpuPools"]
+    pools[1]["maxSize"] = a100_max
+    return pools, config["genai-platform:models"]
+
+
+def test_minimum_replicas_beyond_a_pools_most_nodes_fail_the_plan(run):
+    pools, models = _azure_pools(3)   # a100: 1 GPU per node; the models' minimum is 4 GPUs
+    result = run("prod-azure", overrides={"gpuPools": pools, "models": models})
+    assert result.error is not None and result.monitor.registrations == []
+    assert ("genai-platform:gpuPools[1].maxSize: the models on pool 'a100' (llama-3-1-8b, bge-base, bge-reranker) "
+            "need 4 GPUs at their minimum replicas, but 3 nodes × 1 GPUs hold 3") in result.error
+
+
+def test_maximum_replicas_beyond_a_pool_are_a_warning_not_an_error(run):
+    pools, models = _azure_pools(8)   # the maximum is 12 GPUs, the minimum 4
+    result = run("prod-azure", overrides={"gpuPools": pools, "models": models})
+    assert result.error is None, result.error
+    assert any("pool a100" in line and "need 12 GPUs at their maximum replicas but the pool holds 8" in line
+               for line in result.log)
+
+
+def test_pool_demand_counts_shared_gpus_and_skips_unknown_node_counts():
+    from components.cluster.info import GpuPool, GpuSharing, Taint
+    from components.models.placement import Placement
+    from components.models.planner import pool_demand
+
+    taint = (Taint("nvidia.com/gpu", "present", "NoSchedule"),)
+    sliced = GpuPool("l4", "L4", 24, 1, {}, taint, GpuSharing("time-slicing", 4), max_size=2)
+    mig = GpuPool("a100", "A100-80GB", 80, 8, {}, taint, GpuSharing("mig", None, "1g.10gb"), max_size=1)
+    onprem = GpuPool("h100", "H100-80GB", 80, 8, {}, taint)
+
+    def placed(model, pool, gpus, lo, hi):
+        return Placement(model, pool, "x", 24, 1, gpus, 512, 0.9, 1, 1, 1, "1", "1", "1Gi", "1Gi", None,
+                         min_replicas=lo, max_replicas=hi)
+
+    demand = {d.pool: d for d in pool_demand(
+        [placed("a", "l4", 1, 2, 5), placed("b", "a100", 1, 1, 3), placed("c", "h100", 4, 1, 2)],
+        [sliced, mig, onprem])}
+    assert (demand["l4"].min_gpus, demand["l4"].max_gpus, demand["l4"].capacity) == (2, 5, 8)   # 2 nodes x 4 slices
+    assert demand["a100"].capacity == 56                                                       # 8 GPUs x 7 slices
+    assert demand["h100"].capacity is None and demand["h100"].max_gpus == 8

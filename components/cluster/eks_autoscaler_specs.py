@@ -27,7 +27,6 @@ from typing import Any, Optional
 
 from components.cluster.eks_specs import SYSTEM_POOL_LABEL
 from components.cluster.info import GpuPool, Taint
-from components.common.gpus import GPU_MODELS
 from components.common.security import Resources, container_security_context, pod_security_context
 
 CHART = "cluster-autoscaler"
@@ -114,16 +113,7 @@ def accelerator_label(gpu_model: str) -> dict[str, str]:
 
 def advertised_gpus(pool: GpuPool) -> int:
     """``nvidia.com/gpu`` one node of the pool offers: GPUs, time-sliced replicas or MIG slices."""
-    sharing = pool.sharing
-    if sharing.mode == "time-slicing":
-        return pool.gpus_per_node * (sharing.replicas or 1)
-    if sharing.mode == "mig":
-        model = GPU_MODELS.get(pool.gpu_model)
-        per_gpu = model.mig_devices.get(sharing.mig_profile or "") if model else None
-        if per_gpu is None:
-            raise ValueError(f"pool {pool.name}: no MIG layout {sharing.mig_profile!r} for {pool.gpu_model}")
-        return pool.gpus_per_node * per_gpu
-    return pool.gpus_per_node
+    return pool.advertised_gpus_per_node
 
 
 def _slug(text: str) -> str:

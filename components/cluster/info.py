@@ -14,7 +14,7 @@ from typing import Literal, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.gpus import mig_config_name
+from components.common.gpus import GPU_MODELS, mig_config_name
 
 SharingMode = Literal["none", "time-slicing", "mig"]
 DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
@@ -76,6 +76,19 @@ class GpuPool:
             labels[MIG_CONFIG_LABEL] = mig_config_name(self.sharing.mig_profile)
         return labels
 
+
+    @property
+    def advertised_gpus_per_node(self) -> int:
+        """``nvidia.com/gpu`` one node offers: its GPUs, time-sliced replicas or MIG slices."""
+        if self.sharing.mode == "time-slicing":
+            return self.gpus_per_node * (self.sharing.replicas or 1)
+        if self.sharing.mode == "mig":
+            model = GPU_MODELS.get(self.gpu_model)
+            per_gpu = model.mig_devices.get(self.sharing.mig_profile or "") if model else None
+            if per_gpu is None:
+                raise ValueError(f"pool {self.name}: no MIG layout {self.sharing.mig_profile!r} for {self.gpu_model}")
+            return self.gpus_per_node * per_gpu
+        return self.gpus_per_node
 
     def node_labels(self, extra: Mapping[str, str] = {}) -> dict[str, str]:  # noqa: B006 - read only
         """Every label a node of this pool carries: selector, operator config, cloud extras."""

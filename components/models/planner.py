@@ -374,3 +374,37 @@ def plan(requests: Sequence[ModelRequest], pools: Sequence[PoolLike]) -> PlanRes
         else:
             problems.append(result)
     return PlanResult(tuple(placements), tuple(problems))
+
+
+@dataclass(frozen=True)
+class PoolDemand:
+    """GPUs the models placed on one pool ask for, against what the pool can hold at most."""
+
+    pool: str
+    min_gpus: int                   # at every model's minimum replicas
+    max_gpus: int                   # at every model's maximum replicas
+    capacity: Optional[int]         # max nodes × advertised GPUs per node; None: node count unknown
+    models: tuple[str, ...]
+
+
+def pool_demand(placements: Sequence[Placement], pools: Sequence[PoolLike]) -> tuple[PoolDemand, ...]:
+    """Per GPU pool with models: their GPU demand at min and max replicas, and its capacity.
+
+    Capacity is known on cloud pools (``max_size`` > 0): ``max_size`` nodes × the
+    ``nvidia.com/gpu`` a node advertises (GPUs, time-sliced replicas or MIG slices).
+    """
+    out = []
+    for pool in pools:
+        mine = [p for p in placements if p.pool == pool.name]
+        if not mine:
+            continue
+        max_size = getattr(pool, "max_size", 0)
+        per_node = getattr(pool, "advertised_gpus_per_node", pool.gpus_per_node)
+        out.append(PoolDemand(
+            pool=pool.name,
+            min_gpus=sum(p.min_replicas * p.gpus_per_replica for p in mine),
+            max_gpus=sum(p.max_replicas * p.gpus_per_replica for p in mine),
+            capacity=max_size * per_node if max_size else None,
+            models=tuple(p.model for p in mine),
+        ))
+    return tuple(out)

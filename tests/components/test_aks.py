@@ -155,7 +155,7 @@ def test_system_pool_defaults_to_a_d4s_v5(run):
 
 @pytest.mark.parametrize(("name", "vm", "max_size", "disk"), [
     ("h100", "Standard_ND96isr_H100_v5", 2, 512),
-    ("a100", "Standard_NC24ads_A100_v4", 4, 256),
+    ("a100", "Standard_NC24ads_A100_v4", 12, 256),
 ])
 def test_gpu_pools_skip_the_aks_driver_and_carry_taints_labels_and_bounds(prod, name, vm, max_size, disk):
     reg = prod.one(f"{AZ}containerservice:AgentPool", f"cluster-pools-{name}")
