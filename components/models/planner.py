@@ -3,7 +3,8 @@
 Sizing (GiB = 2**30 bytes; parameters in billions of 1e9):
 
 - weights  = params × bytes per parameter of the quantization, or of the dtype when
-  unquantized: float32 4, bfloat16/float16 2, fp8/int8 1, awq/gptq/int4 0.5,
+  unquantized: float32 4, bfloat16/float16 2, fp8/int8 1, int4 0.5, awq/gptq 4.5 bits / 8
+  (group scales and 16-bit embeddings and head on top of the 4-bit weights),
   gguf-q4_k_m 4.85 bits / 8, gguf-q8_0 8.5 bits / 8.
 - KV cache = 2 (K and V) × layers × KV heads × head dim × 2 bytes × max_model_len ×
   concurrent sequences, for generate models; the encoders TEI serves keep no KV cache.
@@ -68,7 +69,9 @@ DTYPE_BYTES: Mapping[str, float] = {
     "float32": 4.0, "bfloat16": 2.0, "float16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5,
 }
 QUANTIZATION_BYTES: Mapping[str, float] = {
-    "fp8": 1.0, "int8": 1.0, "awq": 0.5, "gptq": 0.5, "gguf-q4_k_m": 4.85 / 8, "gguf-q8_0": 8.5 / 8,
+    # 4-bit AWQ/GPTQ files carry a 16-bit scale and zero per group of 128 weights and keep the
+    # embeddings and output head in 16 bits: published 4-bit builds weigh ~0.56 bytes/param.
+    "fp8": 1.0, "int8": 1.0, "awq": 4.5 / 8, "gptq": 4.5 / 8, "gguf-q4_k_m": 4.85 / 8, "gguf-q8_0": 8.5 / 8,
 }
 
 

@@ -169,7 +169,7 @@ def test_gpu_pool_labels_and_taint(run):
     }
     assert cfg["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
     assert cfg["spot"] is True
-    assert cfg["guestAccelerators"][0]["type"] == "nvidia-l4" and cfg["guestAccelerators"][0]["count"] == 2
+    assert cfg["guestAccelerators"][0]["type"] == "nvidia-l4" and cfg["guestAccelerators"][0]["count"] == 4
 
 
 def test_latest_driver_by_setting(run):

@@ -22,7 +22,7 @@ GIB = 2**30
 GPU_TAINT = (Taint("nvidia.com/gpu", "present", "NoSchedule"),)
 # Documented figures, restated independently of the planner's constants.
 BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "fp8": 1, "int8": 1, "int4": 0.5,
-         "awq": 0.5, "gptq": 0.5, "gguf-q4_k_m": 4.85 / 8, "gguf-q8_0": 8.5 / 8}
+         "awq": 4.5 / 8, "gptq": 4.5 / 8, "gguf-q4_k_m": 4.85 / 8, "gguf-q8_0": 8.5 / 8}
 ENGINE_OVERHEAD = {"vllm": 2.0, "tgi": 2.0, "triton-trtllm": 2.5, "tei": 1.0}
 
 
@@ -172,7 +172,7 @@ def test_sizing_of_llama_8b_by_hand():
 
 
 def test_quantized_weights_and_encoders_without_kv_cache():
-    assert weights_gib(request("llama-3.1-70b-instruct", quantization="awq")) == pytest.approx(70.6e9 * 0.5 / 2**30)
+    assert weights_gib(request("llama-3.1-70b-instruct", quantization="awq")) == pytest.approx(70.6e9 * 0.5625 / 2**30)
     assert weights_gib(request("llama-3.1-70b-instruct", quantization="fp8")) == pytest.approx(70.6e9 / 2**30)
     assert weights_gib(request("qwen2.5-1.5b-instruct-gguf")) == pytest.approx(1.54e9 * 4.85 / 8 / 2**30)
     assert weights_gib(request("bge-base-en-v1.5")) == pytest.approx(0.109e9 * 4 / 2**30)
