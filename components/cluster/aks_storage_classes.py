@@ -18,7 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.cluster.aks_specs import StorageClassSpec, storage_classes
-from components.common.k8s import child_opts
+from components.common.k8s import child_opts, storage_class
 
 
 @dataclass(frozen=True)
@@ -40,15 +40,4 @@ class AksStorageClasses(pulumi.ComponentResource):
         self.register_outputs({"rwo": self.rwo, "rwx": self.rwx})
 
     def _create(self, name: str, spec: StorageClassSpec, provider: k8s.Provider) -> k8s.storage.v1.StorageClass:
-        body = spec.manifest()
-        return k8s.storage.v1.StorageClass(
-            name,
-            metadata=body["metadata"],
-            provisioner=body["provisioner"],
-            parameters=body["parameters"],
-            reclaim_policy=body["reclaimPolicy"],
-            volume_binding_mode=body["volumeBindingMode"],
-            allow_volume_expansion=body["allowVolumeExpansion"],
-            mount_options=body.get("mountOptions"),
-            opts=child_opts(self, provider),
-        )
+        return storage_class(name, spec.manifest(), child_opts(self, provider))

@@ -22,7 +22,7 @@ import pulumi_kubernetes as k8s
 from components.cluster.eks_iam import child
 from components.cluster.eks_specs import NFS_PORT, efs_storage_class, gp3_storage_class
 from components.cluster.info import StorageClasses
-from components.common.k8s import child_opts
+from components.common.k8s import child_opts, storage_class
 
 
 @dataclass(frozen=True)
@@ -40,18 +40,6 @@ class EksStorageArgs:
     ebs_driver: Optional[pulumi.Resource] = None
     efs_driver: Optional[pulumi.Resource] = None
 
-
-def _storage_class(name: str, spec: dict, opts: pulumi.ResourceOptions) -> k8s.storage.v1.StorageClass:
-    return k8s.storage.v1.StorageClass(
-        name,
-        metadata=spec["metadata"],
-        provisioner=spec["provisioner"],
-        parameters=spec["parameters"],
-        reclaim_policy=spec["reclaimPolicy"],
-        volume_binding_mode=spec["volumeBindingMode"],
-        allow_volume_expansion=spec.get("allowVolumeExpansion"),
-        opts=opts,
-    )
 
 
 class EksStorage(pulumi.ComponentResource):
@@ -99,10 +87,10 @@ class EksStorage(pulumi.ComponentResource):
         k8s_provider = args.k8s_provider
         gp3 = gp3_storage_class(args.protect)
         efs = efs_storage_class(self.file_system.id, args.protect)
-        self.rwo = _storage_class(f"{name}-gp3", gp3, child_opts(
+        self.rwo = storage_class(f"{name}-gp3", gp3, child_opts(
             self, k8s_provider, depends_on=[d for d in (args.ebs_driver,) if d is not None]))
         # Provisioning creates an access point and mounts through a mount target in the pod's zone.
-        self.rwx = _storage_class(f"{name}-efs-rwx", efs, child_opts(
+        self.rwx = storage_class(f"{name}-efs-rwx", efs, child_opts(
             self, k8s_provider, depends_on=[*targets, *[d for d in (args.efs_driver,) if d is not None]]))
         self.classes = StorageClasses(rwo=gp3["metadata"]["name"], rwx=efs["metadata"]["name"])
         self.register_outputs({"fileSystemId": self.file_system.id, "rwoClass": self.classes.rwo,

@@ -20,7 +20,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.cluster.gke_specs import rwo_storage_class, rwx_storage_class
-from components.common.k8s import child_opts
+from components.common.k8s import child_opts, storage_class
 
 
 @dataclass(frozen=True)
@@ -37,16 +37,7 @@ class GkeStorageClasses(pulumi.ComponentResource):
         specs = {"rwo": rwo_storage_class(args.protect),
                  "rwx": rwx_storage_class(args.filestore_tier, args.network_name, args.protect)}
         for key, sc in specs.items():
-            k8s.storage.v1.StorageClass(
-                f"{name}-{key}",
-                metadata=sc["metadata"],
-                provisioner=sc["provisioner"],
-                parameters=sc["parameters"],
-                reclaim_policy=sc["reclaimPolicy"],
-                volume_binding_mode=sc["volumeBindingMode"],
-                allow_volume_expansion=sc["allowVolumeExpansion"],
-                opts=child_opts(self, args.provider),
-            )
+            storage_class(f"{name}-{key}", sc, child_opts(self, args.provider))
         self.rwo = specs["rwo"]["metadata"]["name"]
         self.rwx = specs["rwx"]["metadata"]["name"]
         self.register_outputs({"rwo": self.rwo, "rwx": self.rwx})

@@ -1,4 +1,5 @@
-"""Kubernetes helpers shared by components: resource options and objects without ``spec``."""
+"""Kubernetes helpers shared by components: resource options, StorageClasses from their
+manifests, and objects without ``spec``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,21 @@ from pulumi_kubernetes import _utilities as k8s_utilities
 def child_opts(parent: pulumi.Resource, provider: k8s.Provider, **kwargs: Any) -> pulumi.ResourceOptions:
     """Options for a Kubernetes resource: explicit provider, explicit parent."""
     return pulumi.ResourceOptions(parent=parent, provider=provider, **kwargs)
+
+
+def storage_class(resource_name: str, manifest: dict, opts: pulumi.ResourceOptions) -> k8s.storage.v1.StorageClass:
+    """A StorageClass from the manifest a pure builder wrote (every field the builders set)."""
+    return k8s.storage.v1.StorageClass(
+        resource_name,
+        metadata=manifest["metadata"],
+        provisioner=manifest["provisioner"],
+        parameters=manifest.get("parameters"),
+        reclaim_policy=manifest.get("reclaimPolicy"),
+        volume_binding_mode=manifest.get("volumeBindingMode"),
+        allow_volume_expansion=manifest.get("allowVolumeExpansion"),
+        mount_options=manifest.get("mountOptions"),
+        opts=opts,
+    )
 
 
 class ClusterObject(pulumi.CustomResource):

@@ -18,7 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.cluster.info import ClusterInfo
-from components.common.k8s import ClusterObject, child_opts
+from components.common.k8s import ClusterObject, child_opts, storage_class
 from components.platform.storage_specs import (
     NFS_CHART,
     NFS_CHART_VERSION,
@@ -58,17 +58,7 @@ class Storage(pulumi.ComponentResource):
                 opts=child_opts(self, provider),
             )
             sc = nfs_storage_class(args.nfs, protect)
-            k8s.storage.v1.StorageClass(
-                f"{name}-rwx",
-                metadata=sc["metadata"],
-                provisioner=sc["provisioner"],
-                parameters=sc["parameters"],
-                reclaim_policy=sc["reclaimPolicy"],
-                volume_binding_mode=sc["volumeBindingMode"],
-                allow_volume_expansion=sc["allowVolumeExpansion"],
-                mount_options=sc["mountOptions"],
-                opts=child_opts(self, provider, depends_on=[driver]),
-            )
+            storage_class(f"{name}-rwx", sc, child_opts(self, provider, depends_on=[driver]))
             if args.snapshots != "none":
                 vsc = nfs_snapshot_class(args.nfs.class_name, protect)
                 ClusterObject(
