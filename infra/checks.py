@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from components.common.gpus import GPU_MODELS
 from components.common.instances import INSTANCE_TYPES, lookup
 from infra.checks_aks import aks_problems
+from infra.checks_data import data_problems
 from infra.checks_eks import eks_problems
 from infra.checks_gke import gke_problems
 from infra.checks_models import capacity_problems, models_problems, plan_problems, planning_pools
@@ -238,7 +239,8 @@ def check(cfg: PlatformConfig) -> list[Problem]:
             + _cloud_storage_problems(cfg)
             + _cloud_operator_problems(cfg)
             + _cloud_problems(cfg)
-            + model_problems)
+            + model_problems
+            + data_problems(cfg))
 
 
 def _parse(model: type[BaseModel], value: Any) -> Optional[Any]:

@@ -19,7 +19,7 @@ from infra.checks import check, check_sections, suggest
 from infra.schema import PlatformConfig
 
 PROJECT = "genai-platform"
-SECRET_KEYS = ("kubeconfig", "huggingFaceToken")
+SECRET_KEYS = ("kubeconfig", "huggingFaceToken", "objectStoreAccessKeyId", "objectStoreSecretAccessKey")
 # Namespaces of the engine and of the providers this program uses; any other namespace in a
 # stack file is most likely a misspelling of ours and would otherwise be ignored silently.
 KNOWN_NAMESPACES = ("pulumi", "kubernetes", "aws", "gcp", "azure-native", "random", PROJECT)
@@ -30,6 +30,8 @@ class LoadedConfig:
     platform: PlatformConfig
     kubeconfig: Optional[pulumi.Output[str]]
     hf_token: Optional[pulumi.Output[str]] = None
+    object_store_access_key_id: Optional[pulumi.Output[str]] = None
+    object_store_secret_access_key: Optional[pulumi.Output[str]] = None
 
 
 def _top_level_keys() -> dict[str, str]:
@@ -159,6 +161,13 @@ def load() -> LoadedConfig:
     if has_kubeconfig and platform is not None and platform.cluster.existing.kubeconfig_path:
         problems.append(f"{PROJECT}:cluster.existing.kubeconfigPath: set either this path or the secret "
                         f"{PROJECT}:kubeconfig, not both")
+    for key in ("objectStoreAccessKeyId", "objectStoreSecretAccessKey"):
+        given = pulumi.runtime.get_config(f"{PROJECT}:{key}") is not None
+        if platform is not None and platform.object_store is not None and not given:
+            problems.append(f"{PROJECT}:{key}: required with objectStore (the store's access keys): "
+                            f"pulumi config set --secret {key} <value>")
+        if platform is not None and platform.object_store is None and given:
+            problems.append(f"{PROJECT}:{key}: only applies with an objectStore section")
     if problems:
         raise pulumi.RunError(
             f"invalid stack configuration ({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n  "
@@ -167,4 +176,6 @@ def load() -> LoadedConfig:
     assert platform is not None
     cfg = pulumi.Config(PROJECT)
     return LoadedConfig(platform=platform, kubeconfig=cfg.get_secret("kubeconfig"),
-                        hf_token=cfg.get_secret("huggingFaceToken"))
+                        hf_token=cfg.get_secret("huggingFaceToken"),
+                        object_store_access_key_id=cfg.get_secret("objectStoreAccessKeyId"),
+                        object_store_secret_access_key=cfg.get_secret("objectStoreSecretAccessKey"))

@@ -7,17 +7,20 @@ see ``pulumi.Config``.
 from __future__ import annotations
 
 import importlib
+from typing import Optional
 
 import pulumi
 
 from components.cluster.existing import ExistingCluster, ExistingClusterArgs
-from components.cluster.info import ClusterInfo, IdentityRequest, StorageClasses
+from components.cluster.info import ClusterInfo, IdentityRequest, ObjectStore, StorageClasses
 from components.platform.gpu_operator import GpuOperator, GpuOperatorArgs
 from components.platform.gpu_operator_values import GpuOperatorSettings
 from components.platform.namespace import NamespaceArgs, PlatformNamespace
 from components.platform.storage import Storage, StorageArgs
 from components.platform.storage_specs import NfsSettings
 from infra.config import LoadedConfig
+from infra.data_layer import build_data
+from infra.data_layer import identity_requests as data_identity_requests
 from infra.models_layer import build_models
 from infra.pools import gpu_pool
 from infra.schema import PlatformConfig
@@ -30,7 +33,18 @@ def identity_requests(cfg: PlatformConfig) -> tuple[IdentityRequest, ...]:
     return (
         IdentityRequest("model-downloads", cfg.namespaces.models, "model-downloader", "read"),
         IdentityRequest("backups", cfg.namespaces.backups, "velero", "read-write"),
+        *data_identity_requests(cfg),
     )
+
+
+def object_store(loaded: LoadedConfig) -> Optional[ObjectStore]:
+    """An existing cluster's S3-compatible store, from ``objectStore`` and its secret keys."""
+    store = loaded.platform.object_store
+    if store is None:
+        return None
+    return ObjectStore(kind="s3", bucket=store.bucket, region=store.region, endpoint=store.endpoint.rstrip("/"),
+                       access_key_id=loaded.object_store_access_key_id,
+                       secret_access_key=loaded.object_store_secret_access_key)
 
 
 def storage_classes(cfg: PlatformConfig) -> StorageClasses:
@@ -56,6 +70,8 @@ def build_cluster(loaded: LoadedConfig) -> ClusterInfo:
         kubeconfig_path=existing.kubeconfig_path,
         context=existing.context,
         protect=cfg.protect,
+        zones=tuple(existing.zones),
+        object_store=object_store(loaded),
     ))
     return cluster.info
 
@@ -100,6 +116,7 @@ def run(loaded: LoadedConfig) -> None:
     cluster = build_cluster(loaded)
     platform = build_platform(cfg, cluster)
     models = build_models(loaded, cluster)
+    data = build_data(cfg, cluster)
     pulumi.export("cluster", {
         "kind": cluster.kind,
         "kubernetesVersion": cluster.kubernetes_version,
@@ -136,4 +153,7 @@ def run(loaded: LoadedConfig) -> None:
     if models is not None:
         namespaces["models"] = cfg.namespaces.models
         pulumi.export("models", models.outputs())
+    if data is not None:
+        namespaces["data"] = data.namespace
+        pulumi.export("databases", data.outputs())
     pulumi.export("namespaces", namespaces)

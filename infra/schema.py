@@ -15,6 +15,7 @@ from pydantic import AfterValidator, Field
 
 from infra.schema_aks import AksConfig
 from infra.schema_base import DnsLabel, DnsSubdomain, KubernetesVersion, Section, absolute_path
+from infra.schema_data import DatabasesConfig, ObjectStoreConfig
 from infra.schema_eks import EksConfig
 from infra.schema_gke import GkeConfig
 from infra.schema_models import ModelConfig
@@ -25,6 +26,8 @@ GPU_TAINT_KEY = "nvidia.com/gpu"
 class ExistingClusterConfig(Section):
     kubeconfig_path: Optional[str] = None
     context: Optional[str] = None
+    # Values of the nodes' topology.kubernetes.io/zone label, for zone-aware placement.
+    zones: list[str] = []
 
 
 class SystemPoolConfig(Section):
@@ -157,6 +160,8 @@ class PlatformConfig(Section):
     namespaces: NamespacesConfig = NamespacesConfig()
     models: list[ModelConfig] = []
     model_serving: ModelServingConfig = ModelServingConfig()
+    databases: DatabasesConfig = DatabasesConfig()
+    object_store: Optional[ObjectStoreConfig] = None
     protect: bool = False
 
     @property

@@ -179,6 +179,7 @@ class AksCluster(pulumi.ComponentResource):
                                      account=store.account.name, endpoint=store.blob_endpoint),
             registry=registry.login_server,
             zones=args.zones,
+            zone_labels=tuple(f"{args.location}-{z}" for z in args.zones),
             kubeconfig=kubeconfig,
         )
         self.register_outputs({

@@ -17,7 +17,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster.info import ClusterInfo, GpuPool, StorageClasses
+from components.cluster.info import ClusterInfo, GpuPool, ObjectStore, StorageClasses
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,9 @@ class ExistingClusterArgs:
     kubeconfig_path: Optional[str] = None
     context: Optional[str] = None
     protect: bool = False
+    zones: tuple[str, ...] = ()
+    # An S3-compatible bucket (with static keys) for backups; None: backups have nowhere to go.
+    object_store: Optional[ObjectStore] = None
 
 
 class ExistingCluster(pulumi.ComponentResource):
@@ -54,6 +57,8 @@ class ExistingCluster(pulumi.ComponentResource):
             gpu_pools=args.gpu_pools,
             storage=args.storage,
             protect=args.protect,
+            zones=args.zones,
+            object_store=args.object_store,
         )
         self.register_outputs({
             "kind": "existing",

@@ -146,6 +146,9 @@ class ObjectStore:
     region: str
     account: Optional[pulumi.Input[str]] = None       # Azure storage account
     endpoint: Optional[pulumi.Input[str]] = None
+    # Static keys of an S3-compatible store (on-prem); cloud stores use workload identities.
+    access_key_id: Optional[pulumi.Input[str]] = None          # secret
+    secret_access_key: Optional[pulumi.Input[str]] = None      # secret
 
 
 GpuPlatform = Literal["generic", "eks-al2023", "eks-bottlerocket", "gke", "aks"]
@@ -167,6 +170,14 @@ class ClusterInfo:
     registry: Optional[pulumi.Input[str]] = None
     zones: tuple[str, ...] = ()
     kubeconfig: Optional[pulumi.Output[str]] = None     # secret
+    # Values of the nodes' ``topology.kubernetes.io/zone`` label where they differ from
+    # ``zones`` (AKS labels zone "1" of eastus as "eastus-1").
+    zone_labels: Optional[tuple[str, ...]] = None
+
+    @property
+    def node_zones(self) -> tuple[str, ...]:
+        """The ``topology.kubernetes.io/zone`` values of the cluster's nodes, where known."""
+        return self.zone_labels if self.zone_labels is not None else self.zones
 
     @property
     def cpu_only(self) -> bool:

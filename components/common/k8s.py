@@ -1,5 +1,5 @@
 """Kubernetes helpers shared by components: resource options, StorageClasses from their
-manifests, and objects without ``spec``."""
+manifests, objects without ``spec``, and Secrets whose values stay secret."""
 
 from __future__ import annotations
 
@@ -43,3 +43,18 @@ class ClusterObject(pulumi.CustomResource):
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(version=k8s_utilities.get_version()))
         props = {"apiVersion": api_version, "kind": kind, "metadata": metadata, **fields}
         super().__init__(f"kubernetes:{api_version}:{kind}", resource_name, props, opts)
+
+
+def opaque_secret(resource_name: str, metadata: dict, string_data: dict, opts: pulumi.ResourceOptions,
+                  secret_type: str = "Opaque") -> pulumi.CustomResource:
+    """A Secret whose values, not its whole ``stringData``, are marked secret.
+
+    ``k8s.core.v1.Secret`` wraps the entire map as one secret, which hides the object's shape
+    from the offline schema check; registering the same type with secret values keeps
+    passwords and tokens out of state and plans while the keys stay reviewable.
+    """
+    opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+        version=k8s_utilities.get_version(), additional_secret_outputs=["data", "stringData"]))
+    props = {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": secret_type,
+             "stringData": {k: pulumi.Output.secret(v) for k, v in string_data.items()}}
+    return pulumi.CustomResource("kubernetes:core/v1:Secret", resource_name, props, opts)

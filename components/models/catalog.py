@@ -18,10 +18,9 @@ from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_kubernetes import _utilities as k8s_utilities
 
 from components.cluster.info import ClusterInfo
-from components.common.k8s import child_opts
+from components.common.k8s import child_opts, opaque_secret
 from components.models import catalog_specs as specs
 from components.models.catalog_specs import CatalogEntry, CatalogSettings, ModelVolume
 
@@ -35,20 +34,6 @@ class ModelCatalogArgs:
     settings: CatalogSettings = field(default_factory=CatalogSettings)
     hf_token: Optional[pulumi.Input[str]] = None
     depends_on: tuple[pulumi.Resource, ...] = ()
-
-
-def _secret(resource_name: str, metadata: dict, string_data: dict, opts: pulumi.ResourceOptions) -> pulumi.Resource:
-    """An Opaque Secret whose values, not its whole ``stringData``, are marked secret.
-
-    ``k8s.core.v1.Secret`` wraps the entire map as one secret, which hides the object's shape
-    from the offline schema check; registering the same type with secret values keeps the
-    token out of state and plans while the keys stay reviewable.
-    """
-    opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-        version=k8s_utilities.get_version(), additional_secret_outputs=["data", "stringData"]))
-    props = {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": "Opaque",
-             "stringData": {k: pulumi.Output.secret(v) for k, v in string_data.items()}}
-    return pulumi.CustomResource("kubernetes:core/v1:Secret", resource_name, props, opts)
 
 
 class ModelCatalog(pulumi.ComponentResource):
@@ -88,7 +73,7 @@ class ModelCatalog(pulumi.ComponentResource):
         deps.append(k8s.core.v1.ConfigMap(f"{name}-script", metadata=script["metadata"], data=script["data"],
                                           opts=child_opts(self, provider, depends_on=after)))
         if args.hf_token is not None:
-            deps.append(_secret(f"{name}-hf-token", specs.hf_token_secret(ns, name), {"token": args.hf_token},
+            deps.append(opaque_secret(f"{name}-hf-token", specs.hf_token_secret(ns, name), {"token": args.hf_token},
                                 child_opts(self, provider, depends_on=after)))
 
         self.jobs = {}
