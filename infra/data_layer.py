@@ -4,13 +4,14 @@ Each engine's mapping lives in ``infra/data_<engine>.py`` with the same four fun
 ``problems(section, cfg)`` (config rules), ``backup_identity(section, namespace)`` (the
 service account the cluster binds to the bucket, when backups are on), ``pod_security(section)``
 (what the engine's pods need from Pod Security Admission) and
-``build(name, ctx, section, cfg, opts) -> dict[str, DatabaseEndpoint]``.
+``build(name, ctx, section, cfg, opts) -> dict[str, DatabaseEndpoint]``; and, where the
+operator itself reaches the bucket, ``operator_identity(section, namespace)``.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Optional
 from urllib.parse import urlsplit
@@ -37,9 +38,12 @@ def identity_requests(cfg: PlatformConfig) -> tuple[IdentityRequest, ...]:
     db = cfg.databases
     out = []
     for key, section in db.engines().items():
-        request = engine_module(key).backup_identity(section, db.namespace)
-        if request is not None:
-            out.append(request)
+        module = engine_module(key)
+        # An operator that reads or prunes backups itself (Percona's) asks for its own identity.
+        for fn in ("backup_identity", "operator_identity"):
+            request = getattr(module, fn, lambda *_: None)(section, db.namespace)
+            if request is not None:
+                out.append(request)
     return tuple(out)
 
 
@@ -67,7 +71,13 @@ class DataLayer:
         return {key: ep.outputs() for key, ep in self.endpoints.items()}
 
 
-def build_data(cfg: PlatformConfig, cluster: ClusterInfo) -> Optional[DataLayer]:
+def needs_cert_manager(cfg: PlatformConfig) -> bool:
+    """K8ssandra's webhooks take their certificates from cert-manager."""
+    return cfg.databases.cassandra is not None
+
+
+def build_data(cfg: PlatformConfig, cluster: ClusterInfo,
+               cert_manager: Optional[pulumi.Resource] = None) -> Optional[DataLayer]:
     db = cfg.databases
     engines = db.engines()
     if not engines:
@@ -80,7 +90,7 @@ def build_data(cfg: PlatformConfig, cluster: ClusterInfo) -> Optional[DataLayer]
         component="data",
         kubernetes_version=cluster.kubernetes_version,
         pod_security=pod_security(cfg),  # type: ignore[arg-type]
-        extra_policies=tuple(data_namespace_egress(ns, policy_labels, _store_ports(cluster))),
+        extra_policies=tuple(data_namespace_egress(ns, policy_labels, _store_ports(cluster), cluster.kind)),
         protect=cluster.protect,
     ))
     metrics_ns = scraper_namespace(cfg.model_serving.prometheus_address) if db.service_monitors else None
@@ -93,9 +103,25 @@ def build_data(cfg: PlatformConfig, cluster: ClusterInfo) -> Optional[DataLayer]
         service_monitor_labels=dict(db.service_monitor_labels),
         zone_spread=db.zone_spread,
         depends_on=(namespace.resource,),
+        cert_manager=cert_manager,
     )
     endpoints: dict[str, DatabaseEndpoint] = {}
     for key, section in engines.items():
         built = engine_module(key).build(key, ctx, section, cfg, pulumi.ResourceOptions())
         endpoints.update(built)
+    if db.vector is not None and db.vector.engine == "pgvector":
+        # pgvector lives in the PostgreSQL cluster: the vector store is its first database
+        # that carries the extension (the config checks require one).
+        postgres = endpoints["postgres"]
+        database = pgvector_database(cfg)
+        secret = postgres.extra.get("databases", {}).get(database, postgres.secret_name)
+        endpoints["vector"] = replace(postgres, engine="pgvector", database=database, secret_name=secret,
+                                      extra={})
     return DataLayer(namespace=ns, endpoints=endpoints)
+
+
+def pgvector_database(cfg: PlatformConfig) -> Optional[str]:
+    postgres = cfg.databases.postgres
+    if postgres is None:
+        return None
+    return next((d.name for d in postgres.databases if "vector" in d.extensions), None)

@@ -13,13 +13,15 @@ import pulumi
 
 from components.cluster.existing import ExistingCluster, ExistingClusterArgs
 from components.cluster.info import ClusterInfo, IdentityRequest, ObjectStore, StorageClasses
+from components.models.server_specs import scraper_namespace
+from components.platform.cert_manager import CertManager, CertManagerArgs
 from components.platform.gpu_operator import GpuOperator, GpuOperatorArgs
 from components.platform.gpu_operator_values import GpuOperatorSettings
 from components.platform.namespace import NamespaceArgs, PlatformNamespace
 from components.platform.storage import Storage, StorageArgs
 from components.platform.storage_specs import NfsSettings
 from infra.config import LoadedConfig
-from infra.data_layer import build_data
+from infra.data_layer import build_data, needs_cert_manager
 from infra.data_layer import identity_requests as data_identity_requests
 from infra.models_layer import build_models
 from infra.pools import gpu_pool
@@ -111,12 +113,24 @@ def build_platform(cfg: PlatformConfig, cluster: ClusterInfo) -> dict:
     }
 
 
+def build_cert_manager(cfg: PlatformConfig, cluster: ClusterInfo) -> pulumi.Resource:
+    monitored = cfg.databases.service_monitors
+    cert_manager = CertManager("cert-manager", CertManagerArgs(
+        cluster=cluster,
+        service_monitor=monitored,
+        service_monitor_labels=dict(cfg.databases.service_monitor_labels),
+        metrics_namespace=scraper_namespace(cfg.model_serving.prometheus_address) if monitored else None,
+    ))
+    return cert_manager.release
+
+
 def run(loaded: LoadedConfig) -> None:
     cfg = loaded.platform
     cluster = build_cluster(loaded)
     platform = build_platform(cfg, cluster)
     models = build_models(loaded, cluster)
-    data = build_data(cfg, cluster)
+    cert_manager = build_cert_manager(cfg, cluster) if needs_cert_manager(cfg) else None
+    data = build_data(cfg, cluster, cert_manager)
     pulumi.export("cluster", {
         "kind": cluster.kind,
         "kubernetesVersion": cluster.kubernetes_version,

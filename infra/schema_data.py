@@ -113,6 +113,8 @@ class CassandraConfig(EngineConfig):
     size: int = Field(default=3, ge=1, le=100, strict=True)
     racks: list[CassandraRack] = []
     heap: Quantity = "1Gi"
+    # Cassandra wants the heap at most half the container's memory.
+    resources: ResourcesConfig = ResourcesConfig(cpu="1", memory="4Gi")
     operator_namespace: DnsLabel = "k8ssandra-operator"
 
 

@@ -37,6 +37,7 @@ class DataContext:
     service_monitor_labels: Mapping[str, str] = field(default_factory=dict)
     zone_spread: bool = False
     depends_on: tuple[pulumi.Resource, ...] = ()  # the data namespace
+    cert_manager: Optional[pulumi.Resource] = None   # its Helm release, when the stack installs it
 
     @property
     def protect(self) -> bool:
@@ -181,15 +182,26 @@ def engine_ingress(name: str, ctx: DataContext, labels: Mapping[str, str], selec
                    {"podSelector": match, "policyTypes": ["Ingress"], "ingress": rules})
 
 
-def data_namespace_egress(namespace: str, labels: Mapping[str, str], extra_ports: Sequence[int] = ()) -> list[dict]:
+# Where a cloud serves workload-identity credentials to pods over plain HTTP: the EKS Pod
+# Identity agent, and GKE's metadata server (Dataplane V2 clusters).
+IDENTITY_ENDPOINTS = {"eks": "169.254.170.23/32", "gke": "169.254.169.254/32"}
+
+
+def data_namespace_egress(namespace: str, labels: Mapping[str, str], extra_ports: Sequence[int] = (),
+                          cluster_kind: str = "existing") -> list[dict]:
     """Egress every pod of the data namespace needs beyond DNS.
 
     Within the namespace (replication, clients in the namespace); to the API server (operator
     sidecars and instance managers watch their resources); HTTPS to the object store for
     backups (its address is not selectable by label), plus any ``extra_ports`` (e.g. an
-    on-prem store's endpoint port).
+    on-prem store's endpoint port); and the node-local identity endpoint on EKS and GKE, from
+    which backup tools get their bucket credentials.
     """
-    return [
+    identity = IDENTITY_ENDPOINTS.get(cluster_kind)
+    extra = [_policy("allow-egress-workload-identity", namespace, labels, {
+        "podSelector": {}, "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": identity}}], "ports": _tcp([80])}]})] if identity else []
+    return [*extra,
         _policy("allow-egress-in-namespace", namespace, labels, {
             "podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [{"podSelector": {}}]}]}),
         _policy("allow-egress-api-and-object-store", namespace, labels, {

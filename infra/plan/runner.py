@@ -90,12 +90,14 @@ def load_stack_config(stack: str, root: Path = ROOT, secrets: Optional[dict[str,
     for key, value in (stack_file.get("config") or {}).items():
         full = _namespaced(project, key)
         if isinstance(value, dict) and set(value) == {"secure"}:
-            value = (secrets or {}).get(full, f"plan-placeholder-for-{full}")
+            given = {_namespaced(project, k): v for k, v in (secrets or {}).items()}
+            value = given.get(full, f"plan-placeholder-for-{full}")
             secret_keys.append(full)
         values[full] = value
     for key, value in (overrides or {}).items():
         values[_namespaced(project, key)] = value
-    for full, value in (secrets or {}).items():
+    for key, value in (secrets or {}).items():
+        full = _namespaced(project, key)
         values[full] = value
         if full not in secret_keys:
             secret_keys.append(full)
