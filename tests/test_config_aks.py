@@ -90,7 +90,7 @@ CASES = [
     ("cidr-with-host-bits", network(vnetCidr="10.40.0.1/16"), "cluster.aks.network.vnetCidr",
      ["must be an IPv4 CIDR block", "'10.40.0.1/16'"]),
     ("no-network-policy", network(policy="none"), "cluster.aks.network.policy", ["must be one of", "got 'none'"]),
-    ("zone-4", aks(zones=["1", "4"]), "cluster.aks.zones", ["Azure availability zones are \"1\", \"2\" and \"3\"", "'4'"]),
+    ("zone-4", aks(zones=["1", "2", "4"]), "cluster.aks.zones", ["Azure availability zones are \"1\", \"2\" and \"3\"", "'4'"]),
     ("gpu-zone-twice", pools(0, zones=["2", "2"]), "gpuPools[0].zones", ["lists a zone twice"]),
     ("private-with-authorized-ranges", aks(authorizedIpRanges=["203.0.113.0/24"]), "cluster.aks.authorizedIpRanges",
      ["only applies to a public API server"]),

@@ -160,7 +160,7 @@ def test_real_stacks_load_and_register_resources(run, stack):
     types = {r.type for r in result.monitor.registrations}
     assert "genai:cluster:ExistingCluster" in types
     assert "kubernetes:core/v1:Namespace" in types
-    assert ("kubernetes:helm.sh/v3:Release" in types) == (stack == "onprem"), "GPU Operator only on the GPU stack"
+    assert ("genai:platform:GpuOperator" in types) == (stack == "onprem"), "GPU Operator only on the GPU stack"
     assert result.monitor.stack_outputs["cluster"]["cpuOnly"] is (stack == "local")
 
 

@@ -42,6 +42,18 @@ def _models(models: list[dict]) -> list[str]:
     return out + [""]
 
 
+def _databases(databases: dict) -> list[str]:
+    out = ["", "## Databases", ""]
+    if not databases:
+        return out + ["No databases in this stack.", ""]
+    out += ["| name | engine | in-cluster host | port | database | credentials Secret |",
+            "| --- | --- | --- | ---: | --- | --- |"]
+    for name, ep in databases.items():
+        out.append(f"| {name} | {ep['engine']} | `{ep['host']}` | {ep['port']} | {ep.get('database') or '-'} | "
+                   f"`{ep['secretNamespace']}/{ep['secretName']}` |")
+    return out + [""]
+
+
 def render_summary(plan: Plan) -> str:
     out = [f"# Plan: {plan.stack.project} / {plan.stack.stack}", ""]
     status = "PASS" if not plan.errors else f"FAIL ({len(plan.errors)} error{'s' if len(plan.errors) != 1 else ''})"
@@ -99,6 +111,7 @@ def render_summary(plan: Plan) -> str:
     for rel in plan.releases:
         out.append(f"| {rel['release']} | {rel['chart']} | {rel['version']} | {rel['namespace']} | {rel['repository']} |")
     out += _models(outputs.get("models") or [])
+    out += _databases(outputs.get("databases") or {})
     out += ["## Validation", "",
             f"- {len(plan.manifests)} Kubernetes objects validated against their schemas",
             f"- {len(plan.releases)} Helm releases' values checked against the charts' defaults",

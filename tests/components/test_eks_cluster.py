@@ -402,8 +402,10 @@ def test_pod_identity_binds_each_service_account_to_its_role(eks):
     result = eks("prod-aws")
     associations = {(a.inputs["namespace"], a.inputs["serviceAccount"]): a
                     for a in of_type(result, "aws:eks/podIdentityAssociation:PodIdentityAssociation")}
+    # The stack's PostgreSQL and MySQL back up to the bucket as their own service accounts.
     assert set(associations) == {("velero", "velero"), ("genai-models", "model-downloader"),
-                                 ("kube-system", "cluster-autoscaler")}
+                                 ("kube-system", "cluster-autoscaler"),
+                                 ("genai-data", "postgres"), ("genai-data", "mysql-sidecar-sa")}
     for (namespace, account), association in associations.items():
         role = one(result, "aws:iam/role:Role", association.name)
         assert association.inputs["roleArn"] == f"arn:aws:iam::123456789012:role/{role.id}"

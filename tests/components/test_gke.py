@@ -339,7 +339,8 @@ def test_cluster_info_hands_out_the_service_account_annotation(tmp_path):
     assert out["identities"]["model-downloads"] == {
         "annotations": {"iam.gke.io/gcp-service-account": "genai-prod-model-downloads@acme-genai-prod.iam.gserviceaccount.com"},
         "labels": {}, "namespace": "genai-models", "sa": "model-downloader"}
-    assert set(out["identities"]) == {"model-downloads", "backups"}
+    # Besides the platform's two, PostgreSQL's backups and Milvus' segments use the bucket.
+    assert set(out["identities"]) == {"model-downloads", "backups", "postgres-backups", "vector-backups"}
     assert out["storage"] == ["genai-rwo", "genai-rwx"] and out["platform"] == "gke"
 
 
