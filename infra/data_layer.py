@@ -90,7 +90,8 @@ def build_data(cfg: PlatformConfig, cluster: ClusterInfo,
         component="data",
         kubernetes_version=cluster.kubernetes_version,
         pod_security=pod_security(cfg),  # type: ignore[arg-type]
-        extra_policies=tuple(data_namespace_egress(ns, policy_labels, _store_ports(cluster), cluster.kind)),
+        extra_policies=tuple(data_namespace_egress(ns, policy_labels, _store_ports(cluster), cluster.kind,
+                                                  workload_identity=bool(identity_requests(cfg)))),
         protect=cluster.protect,
     ))
     metrics_ns = scraper_namespace(cfg.model_serving.prometheus_address) if db.service_monitors else None

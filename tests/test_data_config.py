@@ -134,3 +134,13 @@ def test_the_data_namespace_reaches_the_node_local_identity_endpoint_on_eks(run)
     rule = policies["allow-egress-workload-identity"]["egress"][0]
     assert rule == {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "ports": [{"protocol": "TCP", "port": 80}]}
     assert result.monitor.stack_outputs["databases"]["vector"]["engine"] == "pgvector"
+
+
+def test_no_identity_endpoint_egress_when_no_engine_uses_an_identity(run):
+    result = run("dev", overrides={"databases": {"redis": {"persistence": False}}})
+    assert result.error is None, result.error
+    names = {r.inputs["metadata"]["name"] for r in result.monitor.registrations
+             if r.type == "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+             and r.inputs["metadata"]["namespace"] == "genai-data"}
+    assert "allow-egress-api-and-object-store" in names
+    assert "allow-egress-workload-identity" not in names

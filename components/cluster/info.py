@@ -151,6 +151,12 @@ class ObjectStore:
     secret_access_key: Optional[pulumi.Input[str]] = None      # secret
 
 
+# Where a cloud serves workload-identity credentials to pods over plain HTTP (port 80): the
+# EKS Pod Identity agent, and GKE's metadata server on Dataplane V2 clusters. Pods behind a
+# default-deny egress policy need an allowance to reach it.
+IDENTITY_ENDPOINTS = {"eks": "169.254.170.23/32", "gke": "169.254.169.254/32"}
+
+
 GpuPlatform = Literal["generic", "eks-al2023", "eks-bottlerocket", "gke", "aks"]
 
 

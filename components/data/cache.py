@@ -16,14 +16,11 @@ from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components.common.k8s import child_opts, opaque_secret
 from components.common.labels import standard_labels
 from components.data import cache_specs as cs
-from components.data.common import DatabaseEndpoint, DataContext
-
-PASSWORD_LENGTH = 32
+from components.data.common import DatabaseEndpoint, DataContext, generated_password
 
 
 @dataclass(frozen=True)
@@ -50,12 +47,11 @@ class Cache(pulumi.ComponentResource):
 
         waits_for: list[pulumi.Resource] = list(after_ns)
         if args.existing_secret is None:
-            password = random.RandomPassword(f"{name}-password", length=PASSWORD_LENGTH, special=False,
-                                             opts=pulumi.ResourceOptions(parent=self))
+            password = generated_password(f"{name}-password", self)
             self.secret = opaque_secret(
                 f"{name}-auth",
                 {"name": settings.auth_secret, "namespace": settings.namespace, "labels": labels},
-                {cs.PASSWORD_KEY: password.result},
+                {cs.PASSWORD_KEY: password},
                 child_opts(self, provider, depends_on=after_ns),
             )
             waits_for.append(self.secret)

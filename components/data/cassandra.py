@@ -22,12 +22,11 @@ from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components.common.k8s import child_opts, opaque_secret
 from components.common.labels import standard_labels
 from components.data import cassandra_specs as specs
-from components.data.common import Backup, DatabaseEndpoint, DataContext, operator_policies
+from components.data.common import Backup, DatabaseEndpoint, DataContext, generated_password, operator_policies
 from components.platform.namespace import NamespaceArgs, PlatformNamespace
 
 CQL_KEYS = {"username": "username", "password": "password"}
@@ -143,12 +142,11 @@ class Cassandra(pulumi.ComponentResource):
 
     def _superuser(self, name: str, s: specs.CassandraSettings, ns: str, labels: dict,
                    depends: list) -> pulumi.Resource:
-        password = random.RandomPassword(f"{name}-superuser-password", length=32, special=False,
-                                         opts=pulumi.ResourceOptions(parent=self))
+        password = generated_password(f"{name}-superuser-password", self)
         return opaque_secret(
             f"{name}-superuser",
             {"name": s.superuser_secret, "namespace": ns, "labels": labels},
-            {"username": f"{s.cluster_name}-superuser", "password": password.result},
+            {"username": f"{s.cluster_name}-superuser", "password": password},
             child_opts(self, self._k8s_provider, depends_on=depends))
 
     def _storage(self, name: str, backup: Backup, ns: str, labels: dict,

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
+from components.cluster.info import IDENTITY_ENDPOINTS
 from components.common.security import Resources, container_security_context
 from components.data.common import ZONE_KEY, BackupTarget, DataContext, engine_ingress
 
 OPERATOR_CHART = "k8ssandra-operator"
 OPERATOR_REPOSITORY = "https://helm.k8ssandra.io/stable"
 OPERATOR_VERSION = "1.32.5"
-# The published chart stamps its own tag into image.tag (the source reads "latest"); pinning it
+# The published chart stamps its own tag into image.tag (the source holds a placeholder); pinning it
 # here keeps a values-only upgrade from drifting to another operator build.
 OPERATOR_IMAGE_TAG = "v1.32.5"
 # Exercised by the operator's own end-to-end fixtures at 1.32.5 (single-dc-mgmt-auth).
@@ -299,10 +300,6 @@ def cassandra_ingress(name: str, ctx: DataContext, labels: Mapping[str, str], cl
                           allow_from=allow_from, operator_namespace=operator_namespace,
                           operator_ports=operator_ports(backups),
                           metrics_ports=[METRICS_PORT] if ctx.service_monitors else [])
-
-
-# Node-local endpoints serving workload credentials over plain HTTP.
-IDENTITY_ENDPOINTS = {"eks": "169.254.170.23/32", "gke": "169.254.169.254/32"}
 
 
 def identity_egress(name: str, namespace: str, labels: Mapping[str, str], cluster_name: str,

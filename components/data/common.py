@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
 import pulumi
+import pulumi_random as random
 
-from components.cluster.info import ClusterInfo, ObjectStore, WorkloadIdentity
+from components.cluster.info import IDENTITY_ENDPOINTS, ClusterInfo, ObjectStore, WorkloadIdentity
 from components.common.security import Resources
 
 ZONE_KEY = "topology.kubernetes.io/zone"
@@ -111,6 +112,12 @@ class DatabaseEndpoint:
         return {**out, **dict(self.extra)}
 
 
+def generated_password(resource_name: str, parent: pulumi.Resource, length: int = 32) -> pulumi.Output[str]:
+    """A random password (letters and digits: safe in connection strings and URIs), secret."""
+    return random.RandomPassword(resource_name, length=length, special=False,
+                                 opts=pulumi.ResourceOptions(parent=parent)).result
+
+
 def backup_target(cluster: ClusterInfo, identity_name: str, prefix: str) -> Optional[BackupTarget]:
     """Where an engine's backups go, or None when the cluster has no object store."""
     if cluster.object_store is None:
@@ -182,22 +189,17 @@ def engine_ingress(name: str, ctx: DataContext, labels: Mapping[str, str], selec
                    {"podSelector": match, "policyTypes": ["Ingress"], "ingress": rules})
 
 
-# Where a cloud serves workload-identity credentials to pods over plain HTTP: the EKS Pod
-# Identity agent, and GKE's metadata server (Dataplane V2 clusters).
-IDENTITY_ENDPOINTS = {"eks": "169.254.170.23/32", "gke": "169.254.169.254/32"}
-
-
 def data_namespace_egress(namespace: str, labels: Mapping[str, str], extra_ports: Sequence[int] = (),
-                          cluster_kind: str = "existing") -> list[dict]:
+                          cluster_kind: str = "existing", workload_identity: bool = False) -> list[dict]:
     """Egress every pod of the data namespace needs beyond DNS.
 
     Within the namespace (replication, clients in the namespace); to the API server (operator
     sidecars and instance managers watch their resources); HTTPS to the object store for
     backups (its address is not selectable by label), plus any ``extra_ports`` (e.g. an
-    on-prem store's endpoint port); and the node-local identity endpoint on EKS and GKE, from
-    which backup tools get their bucket credentials.
+    on-prem store's endpoint port); and, when some engine uses a workload identity, the
+    node-local identity endpoint on EKS and GKE, from which it gets its bucket credentials.
     """
-    identity = IDENTITY_ENDPOINTS.get(cluster_kind)
+    identity = IDENTITY_ENDPOINTS.get(cluster_kind) if workload_identity else None
     extra = [_policy("allow-egress-workload-identity", namespace, labels, {
         "podSelector": {}, "policyTypes": ["Egress"],
         "egress": [{"to": [{"ipBlock": {"cidr": identity}}], "ports": _tcp([80])}]})] if identity else []

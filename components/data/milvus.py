@@ -17,15 +17,12 @@ from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components.cluster.info import ObjectStore
 from components.common.k8s import child_opts, opaque_secret
 from components.common.labels import standard_labels
 from components.data import milvus_specs as ms
-from components.data.common import DatabaseEndpoint, DataContext
-
-PASSWORD_LENGTH = 32
+from components.data.common import DatabaseEndpoint, DataContext, generated_password
 
 
 @dataclass(frozen=True)
@@ -57,12 +54,11 @@ class Milvus(pulumi.ComponentResource):
         waits_for: list[pulumi.Resource] = list(after_ns)
 
         if args.create_root_secret:
-            password = random.RandomPassword(f"{name}-root", length=PASSWORD_LENGTH, special=False,
-                                             opts=pulumi.ResourceOptions(parent=self))
+            password = generated_password(f"{name}-root", self)
             waits_for.append(opaque_secret(
                 f"{name}-root",
                 {"name": settings.root_secret, "namespace": settings.namespace, "labels": labels},
-                {ms.USERNAME_KEY: ms.ROOT_USER, ms.PASSWORD_KEY: password.result},
+                {ms.USERNAME_KEY: ms.ROOT_USER, ms.PASSWORD_KEY: password},
                 child_opts(self, provider, depends_on=after_ns),
             ))
         store, keys_secret = args.static_key_store, settings.storage.keys_secret

@@ -21,12 +21,11 @@ from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components.cluster.info import WorkloadIdentity
 from components.common.k8s import child_opts, opaque_secret
 from components.data import mongodb_specs as specs
-from components.data.common import Backup, DataContext
+from components.data.common import Backup, DataContext, generated_password
 from components.platform.namespace import NamespaceArgs, PlatformNamespace
 
 
@@ -42,11 +41,6 @@ class MongoDBArgs:
     # a restore); None on an on-prem store, whose keys the operator reads from PBM's config.
     operator_identity: Optional[WorkloadIdentity] = None
 
-
-def _password(name: str, parent: pulumi.Resource) -> pulumi.Output[str]:
-    # Letters and digits only: the password goes into a connection URI unescaped.
-    return random.RandomPassword(name, length=32, special=False,
-                                 opts=pulumi.ResourceOptions(parent=parent)).result
 
 
 class MongoDB(pulumi.ComponentResource):
@@ -118,13 +112,14 @@ class MongoDB(pulumi.ComponentResource):
             # The application passwords come from the existing Secret; the operator creates the
             # system users Secret itself, with passwords it generates, when it finds none.
             return out
-        passwords: dict[str, Any] = {role: _password(f"{name}-{role.removeprefix('MONGODB_').lower().replace('_', '-')}", self)
-                                     for role in specs.SYSTEM_USERS}
+        passwords: dict[str, Any] = {
+            role: generated_password(f"{name}-{role.removeprefix('MONGODB_').lower().replace('_', '-')}", self)
+            for role in specs.SYSTEM_USERS}
         out.append(opaque_secret(f"{name}-system-users", specs.secret_metadata(s, s.users_secret, "database"),
                                  specs.users_secret_data(passwords), opts))
         host = ctx.host(s.service)
         for db in s.databases:
-            password = _password(f"{name}-{db}-user", self)
+            password = generated_password(f"{name}-{db}-user", self)
             uri = pulumi.Output.concat(*specs.connection_uri(db, password, host))
             out.append(opaque_secret(f"{name}-{db}-user", specs.secret_metadata(s, s.app_secret(db), "credentials"),
                                      specs.app_user_secret_data(db, password, uri), opts))

@@ -23,12 +23,11 @@ from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components.common.k8s import child_opts, opaque_secret
 from components.common.labels import standard_labels
 from components.data import mysql_specs as specs
-from components.data.common import DatabaseEndpoint, DataContext
+from components.data.common import DatabaseEndpoint, DataContext, generated_password
 from components.data.mysql_specs import MysqlSettings
 from components.platform.namespace import NamespaceArgs, PlatformNamespace
 
@@ -38,10 +37,6 @@ class MysqlClusterArgs:
     ctx: DataContext
     settings: MysqlSettings
 
-
-def _password(name: str, parent: pulumi.Resource) -> pulumi.Output[str]:
-    # Letters and digits only: the value ends up in connection strings and client config files.
-    return random.RandomPassword(name, length=32, special=False, opts=pulumi.ResourceOptions(parent=parent)).result
 
 
 class MysqlCluster(pulumi.ComponentResource):
@@ -63,12 +58,12 @@ class MysqlCluster(pulumi.ComponentResource):
             secrets.append(opaque_secret(f"{name}-root", {"name": specs.root_secret(name, s), "namespace": ns,
                                                           "labels": labels},
                                          {"rootUser": "root", "rootHost": "%",
-                                          "rootPassword": _password(f"{name}-root-password", self)},
+                                          "rootPassword": generated_password(f"{name}-root-password", self)},
                                          child_opts(self, provider, depends_on=after, protect=ctx.protect)))
             for db in s.databases:
                 secret, _ = specs.app_secret(name, s, db)
                 secrets.append(opaque_secret(f"{name}-user-{db}", {"name": secret, "namespace": ns, "labels": labels},
-                                             {"username": db, "password": _password(f"{name}-{db}-password", self),
+                                             {"username": db, "password": generated_password(f"{name}-{db}-password", self),
                                               "database": db},
                                              child_opts(self, provider, depends_on=after)))
 

@@ -21,15 +21,13 @@ from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components.common.k8s import child_opts, opaque_secret
 from components.data import postgres_access as access
 from components.data import postgres_specs as specs
-from components.data.common import Backup, DatabaseEndpoint, DataContext
+from components.data.common import Backup, DatabaseEndpoint, DataContext, generated_password
 from components.platform.namespace import NamespaceArgs, PlatformNamespace
 
-PASSWORD_LENGTH = 32
 SECRET_KEYS = {"username": "username", "password": "password"}
 
 
@@ -96,11 +94,10 @@ class Postgres(pulumi.ComponentResource):
         for owner in s.owners:
             if s.secret_name(owner) == s.existing_secret:
                 continue
-            password = random.RandomPassword(f"{name}-{owner}-password", length=PASSWORD_LENGTH, special=False,
-                                             opts=pulumi.ResourceOptions(parent=self))
+            password = generated_password(f"{name}-{owner}-password", self)
             credentials.append(opaque_secret(
                 f"{name}-{owner}-credentials", specs.owner_secret(s, owner),
-                {"username": owner, "password": password.result},
+                {"username": owner, "password": password},
                 child_opts(self, provider, depends_on=in_namespace), secret_type="kubernetes.io/basic-auth"))
 
         backup = backup_settings(s, args.backup) if args.backup is not None else None

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Optional
 
+from components.cluster.info import IDENTITY_ENDPOINTS
 from components.common.labels import standard_labels
 from components.common.security import Resources
 from components.data import common
@@ -37,7 +38,6 @@ POOLER_RESOURCES = Resources(cpu_request="100m", memory_request="64Mi", cpu_limi
 BOOTSTRAP_CONTAINER = "bootstrap-controller"
 # Where clouds serve workload credentials on the node, over plain HTTP: the EKS Pod Identity
 # agent and GKE's metadata server. AKS federated tokens are exchanged over HTTPS.
-IDENTITY_ENDPOINTS = {"eks": "169.254.170.23/32", "gke": "169.254.169.254/32"}
 
 
 def pooler(settings: PostgresSettings) -> dict:

@@ -18,13 +18,12 @@ from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components.cluster.info import ObjectStore
 from components.common.k8s import child_opts, opaque_secret
 from components.common.labels import standard_labels
 from components.data import qdrant_specs as qs
-from components.data.common import DatabaseEndpoint, DataContext
+from components.data.common import DatabaseEndpoint, DataContext, generated_password
 
 API_KEY_LENGTH = 40
 
@@ -59,12 +58,11 @@ class Qdrant(pulumi.ComponentResource):
         waits_for: list[pulumi.Resource] = list(after_ns)
 
         if args.create_api_key:
-            key = random.RandomPassword(f"{name}-api-key", length=API_KEY_LENGTH, special=False,
-                                        opts=pulumi.ResourceOptions(parent=self))
+            key = generated_password(f"{name}-api-key", self, length=API_KEY_LENGTH)
             waits_for.append(opaque_secret(
                 f"{name}-api-key",
                 {"name": settings.api_key_secret, "namespace": settings.namespace, "labels": labels},
-                {qs.API_KEY_KEY: key.result},
+                {qs.API_KEY_KEY: key},
                 child_opts(self, provider, depends_on=after_ns),
             ))
         store = args.static_key_store

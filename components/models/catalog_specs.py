@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from components.cluster.info import GpuPool, ObjectStore, WorkloadIdentity
+from components.cluster.info import IDENTITY_ENDPOINTS, GpuPool, ObjectStore, WorkloadIdentity
 from components.common.labels import standard_labels
 from components.common.security import Resources, secure_pod_spec
 from components.models.placement import ModelRequest, Placement
@@ -336,7 +336,7 @@ def downloader_egress(namespace: str, policy_labels: dict, cluster_kind: str) ->
     endpoint where the cloud serves workload credentials over plain HTTP (EKS Pod Identity
     agent, GKE metadata server)."""
     rules: list[dict] = [{"ports": [{"protocol": "TCP", "port": 443}]}]
-    link_local = {"eks": "169.254.170.23/32", "gke": "169.254.169.254/32"}.get(cluster_kind)
+    link_local = IDENTITY_ENDPOINTS.get(cluster_kind)
     if link_local:
         rules.append({"to": [{"ipBlock": {"cidr": link_local}}], "ports": [{"protocol": "TCP", "port": 80}]})
     return {
