@@ -19,7 +19,8 @@ from infra.checks import check, check_sections, suggest
 from infra.schema import PlatformConfig
 
 PROJECT = "genai-platform"
-SECRET_KEYS = ("kubeconfig", "huggingFaceToken", "objectStoreAccessKeyId", "objectStoreSecretAccessKey")
+SECRET_KEYS = ("kubeconfig", "huggingFaceToken", "objectStoreAccessKeyId", "objectStoreSecretAccessKey",
+               "acmeDnsApiToken")
 # Namespaces of the engine and of the providers this program uses; any other namespace in a
 # stack file is most likely a misspelling of ours and would otherwise be ignored silently.
 KNOWN_NAMESPACES = ("pulumi", "kubernetes", "aws", "gcp", "azure-native", "random", PROJECT)
@@ -32,6 +33,8 @@ class LoadedConfig:
     hf_token: Optional[pulumi.Output[str]] = None
     object_store_access_key_id: Optional[pulumi.Output[str]] = None
     object_store_secret_access_key: Optional[pulumi.Output[str]] = None
+    # Cloudflare API token for ACME DNS-01 (gateway.tls.acme.solver dns01).
+    acme_dns_api_token: Optional[pulumi.Output[str]] = None
 
 
 def _top_level_keys() -> dict[str, str]:
@@ -168,6 +171,14 @@ def load() -> LoadedConfig:
                             f"pulumi config set --secret {key} <value>")
         if platform is not None and platform.object_store is None and given:
             problems.append(f"{PROJECT}:{key}: only applies with an objectStore section")
+    dns01 = (platform is not None and platform.gateway is not None and platform.gateway.tls.issuer == "acme"
+             and platform.gateway.tls.acme is not None and platform.gateway.tls.acme.solver == "dns01")
+    token_given = pulumi.runtime.get_config(f"{PROJECT}:acmeDnsApiToken") is not None
+    if dns01 and not token_given:
+        problems.append(f"{PROJECT}:acmeDnsApiToken: required with gateway.tls.acme.solver dns01 (a Cloudflare "
+                        "API token with Zone:DNS:Edit): pulumi config set --secret acmeDnsApiToken <token>")
+    if platform is not None and token_given and not dns01:
+        problems.append(f"{PROJECT}:acmeDnsApiToken: only applies with gateway.tls.acme.solver dns01")
     if problems:
         raise pulumi.RunError(
             f"invalid stack configuration ({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n  "
@@ -178,4 +189,5 @@ def load() -> LoadedConfig:
     return LoadedConfig(platform=platform, kubeconfig=cfg.get_secret("kubeconfig"),
                         hf_token=cfg.get_secret("huggingFaceToken"),
                         object_store_access_key_id=cfg.get_secret("objectStoreAccessKeyId"),
-                        object_store_secret_access_key=cfg.get_secret("objectStoreSecretAccessKey"))
+                        object_store_secret_access_key=cfg.get_secret("objectStoreSecretAccessKey"),
+                        acme_dns_api_token=cfg.get_secret("acmeDnsApiToken"))

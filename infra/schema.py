@@ -16,9 +16,11 @@ from pydantic import AfterValidator, Field
 from infra.schema_aks import AksConfig
 from infra.schema_base import DnsLabel, DnsSubdomain, KubernetesVersion, Section, absolute_path
 from infra.schema_data import DatabasesConfig, ObjectStoreConfig
+from infra.schema_edge import GatewayConfig
 from infra.schema_eks import EksConfig
 from infra.schema_gke import GkeConfig
 from infra.schema_models import ModelConfig
+from infra.schema_tenancy import TenantConfig
 
 GPU_OPERATOR_CHART_VERSION = "v26.7.0"
 GPU_TAINT_KEY = "nvidia.com/gpu"
@@ -162,6 +164,8 @@ class PlatformConfig(Section):
     model_serving: ModelServingConfig = ModelServingConfig()
     databases: DatabasesConfig = DatabasesConfig()
     object_store: Optional[ObjectStoreConfig] = None
+    gateway: Optional[GatewayConfig] = None
+    tenants: list[TenantConfig] = []
     protect: bool = False
 
     @property

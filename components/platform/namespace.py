@@ -31,6 +31,8 @@ class NamespaceArgs:
     pod_security: PodSecurity = "restricted"
     extra_policies: tuple[dict, ...] = ()
     protect: bool = False
+    # Labels other layers select the namespace by (tenant, model clients, gateway routes).
+    extra_labels: tuple[tuple[str, str], ...] = ()
 
 
 def namespace_labels(args: NamespaceArgs) -> dict[str, str]:
@@ -44,6 +46,7 @@ def namespace_labels(args: NamespaceArgs) -> dict[str, str]:
         "pod-security.kubernetes.io/audit-version": version,
         "pod-security.kubernetes.io/warn": "restricted",
         "pod-security.kubernetes.io/warn-version": version,
+        **dict(args.extra_labels),
     }
 
 
