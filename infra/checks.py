@@ -14,9 +14,11 @@ from components.common.gpus import GPU_MODELS
 from components.common.instances import INSTANCE_TYPES, lookup
 from infra.checks_aks import aks_problems
 from infra.checks_data import data_problems
+from infra.checks_edge import edge_problems, gateway_problems
 from infra.checks_eks import eks_problems
 from infra.checks_gke import gke_problems
 from infra.checks_models import capacity_problems, models_problems, plan_problems, planning_pools
+from infra.checks_tenancy import tenancy_problems, tenant_problems, tenants_problems
 from infra.problems import Problem, suggest
 from infra.schema import (
     ClusterConfig,
@@ -27,6 +29,8 @@ from infra.schema import (
     PlatformConfig,
     StorageConfig,
 )
+from infra.schema_edge import GatewayConfig
+from infra.schema_tenancy import TenantConfig
 
 RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
@@ -240,7 +244,8 @@ def check(cfg: PlatformConfig) -> list[Problem]:
             + _cloud_operator_problems(cfg)
             + _cloud_problems(cfg)
             + model_problems
-            + data_problems(cfg))
+            + data_problems(cfg)
+            + edge_problems(cfg) + tenancy_problems(cfg))
 
 
 def _parse(model: type[BaseModel], value: Any) -> Optional[Any]:
@@ -292,4 +297,13 @@ def check_sections(raw: dict[str, Any]) -> list[Problem]:
         section = _parse(model, raw.get(key, {}))
         if section is not None:
             out += rule(section)
+    gateway = _parse(GatewayConfig, raw["gateway"]) if "gateway" in raw else None
+    if gateway is not None:
+        out += gateway_problems(gateway)
+    raw_tenants = raw.get("tenants", [])
+    if isinstance(raw_tenants, list):
+        tenants = [(i, t) for i, t in ((i, _parse(TenantConfig, t)) for i, t in enumerate(raw_tenants)) if t is not None]
+        out += tenants_problems(tenants)
+        for i, tenant in tenants:
+            out += tenant_problems(i, tenant)
     return out

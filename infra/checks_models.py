@@ -11,12 +11,13 @@ from collections.abc import Mapping, Sequence
 
 from components.cluster.info import GpuPool
 from components.common.gpus import GPU_MODELS
+from components.models.engines import api as engine_api
 from components.models.known import KNOWN_MODELS
 from components.models.planner import ENGINES, PoolLike, plan, pool_demand
 from infra.pools import gpu_pool
 from infra.problems import Problem, suggest
 from infra.schema import GpuPoolConfig
-from infra.schema_models import ModelConfig, to_request
+from infra.schema_models import ModelConfig, canary_entry, canary_name, to_request
 
 GPU_ONLY_ENGINES = tuple(name for name, e in ENGINES.items() if not e.cpu)
 
@@ -148,15 +149,60 @@ def entry_problems(i: int, m: ModelConfig, pool_names: set[str], cpu_only: bool)
             + _format_problems(at, m) + _size_problems(at, m))
 
 
+def canary_problems(i: int, m: ModelConfig, names: set[str], pool_names: set[str], cpu_only: bool) -> list[Problem]:
+    """Problems of ``models[i].canary``: its name, whether it differs, and its own entry's."""
+    c = canary_entry(m)
+    if c is None:
+        return []
+    at, out = f"models[{i}].canary", []
+    if c.name in names:
+        out.append((at, f"the canary is served as {c.name!r}, which is another model's name; rename one of them"))
+    if len(c.name) > 63:
+        out.append((f"models[{i}].name", f"at most {63 - len(canary_name(''))} characters when a canary is set "
+                    f"(it is served as {c.name!r}, which must be a DNS label)"))
+    if entry_problems(i, m, pool_names, cpu_only):
+        return out
+    if (c.effective_source, c.revision, c.effective_engine, list(c.extra_args)) == \
+            (m.effective_source, m.revision, m.effective_engine, list(m.extra_args)):
+        out.append((at, "serves exactly what the model serves: set the revision, source, engine or extraArgs "
+                    "the canary should try"))
+    own = [(f"{at}{key.removeprefix(f'models[{i}]')}", msg) for key, msg in entry_problems(i, c, pool_names, cpu_only)]
+    task, engine = m.effective_task, c.effective_engine
+    if not own and task and engine and m.effective_engine and \
+            engine_api(engine, task) != engine_api(m.effective_engine, task):
+        own.append((f"{at}.engine", f"engine {engine!r} serves {task!r} through another API than "
+                    f"{m.effective_engine!r}, so clients of {m.name!r} could not be split between them"))
+    return out + own
+
+
 def models_problems(models: list[tuple[int, ModelConfig]], pool_names: set[str], cpu_only: bool) -> list[Problem]:
     """Every problem of the entries that parsed; ``i`` is each entry's index in the stack's list."""
     out: list[Problem] = []
     seen: dict[str, int] = {}
+    names = {m.name for _, m in models}
     for i, m in models:
         if m.name in seen:
             out.append((f"models[{i}].name", f"duplicate model name {m.name!r} (also models[{seen[m.name]}])"))
         seen.setdefault(m.name, i)
         out += entry_problems(i, m, pool_names, cpu_only)
+        out += canary_problems(i, m, names, pool_names, cpu_only)
+    return out
+
+
+def _plannable(models: list[tuple[int, ModelConfig]], pool_names: set[str],
+               cpu_only: bool) -> list[tuple[str, ModelConfig]]:
+    """``(key, entry)`` of every entry and canary free of problems, canaries after their model."""
+    names = {m.name for _, m in models}
+    out: list[tuple[str, ModelConfig]] = []
+    taken: set[str] = set()
+    for i, m in models:
+        if m.name in taken or entry_problems(i, m, pool_names, cpu_only):
+            continue
+        taken.add(m.name)
+        out.append((f"models[{i}]", m))
+        c = canary_entry(m)
+        if c is not None and not canary_problems(i, m, names, pool_names, cpu_only):
+            out.append((f"models[{i}].canary", c))
     return out
 
 
@@ -165,14 +211,10 @@ def plan_problems(models: list[tuple[int, ModelConfig]], pools: Sequence[PoolLik
 
     Entries with problems are skipped: their plan would only repeat those problems.
     """
-    names, cpu_only = {p.name for p in pools}, not pools
-    index: dict[str, int] = {}
-    for i, m in models:
-        if m.name not in index and not entry_problems(i, m, names, cpu_only):
-            index[m.name] = i
-    by_index = dict(models)
-    result = plan([to_request(by_index[i]) for i in index.values()], pools)
-    return [(f"models[{index[p.model]}]" + (f".{p.key}" if p.key else ""), p.message) for p in result.problems]
+    entries = _plannable(models, {p.name for p in pools}, not pools)
+    index = {m.name: key for key, m in entries}
+    result = plan([to_request(m) for _, m in entries], pools)
+    return [(index[p.model] + (f".{p.key}" if p.key else ""), p.message) for p in result.problems]
 
 
 def planning_pools(configs: Sequence[GpuPoolConfig], target: str = "existing") -> tuple[GpuPool, ...]:
@@ -216,7 +258,7 @@ def capacity_problems(models: list[tuple[int, ModelConfig]], configs: Sequence[G
     pool (the autoscalers then share it), so only the minimum is an error.
     """
     pools = planning_pools(configs, target)
-    clean = [(i, m) for i, m in models if not entry_problems(i, m, {p.name for p in pools}, not pools)]
+    clean = _plannable(models, {p.name for p in pools}, not pools)
     result = plan([to_request(m) for _, m in clean], pools)
     index = {c.name: i for i, c in enumerate(configs)}
     by_name = {p.name: p for p in pools}

@@ -140,12 +140,16 @@ def settings(name: str, ctx: DataContext, section: PostgresConfig) -> specs.Post
 
 
 def build(name: str, ctx: DataContext, section: PostgresConfig, cfg: PlatformConfig,
-          opts: pulumi.ResourceOptions) -> dict[str, DatabaseEndpoint]:
+          opts: pulumi.ResourceOptions, tenants: tuple[str, ...] = (),
+          dedicated: tuple[tuple[str, str], ...] = ()) -> dict[str, DatabaseEndpoint]:
+    """``tenants`` get a database and role in this cluster; ``dedicated`` (tenant, namespace)
+    pairs get a cluster of their own, built by the data layer."""
     backup = None
     if section.backup.enabled:
         target = backup_target(ctx.cluster, IDENTITY, KEY)
         if target is not None:
             backup = Backup(target=target, schedule=section.backup.schedule,
                             retention_days=section.backup.retention_days)
-    component = Postgres(name, PostgresArgs(context=ctx, settings=settings(name, ctx, section), backup=backup), opts)
+    component = Postgres(name, PostgresArgs(context=ctx, settings=settings(name, ctx, section), backup=backup,
+                                            tenants=tenants, dedicated=dedicated), opts)
     return component.endpoints

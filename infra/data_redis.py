@@ -68,11 +68,13 @@ def settings(ctx: DataContext, section: RedisConfig) -> cs.CacheSettings:
 
 
 def build(name: str, ctx: DataContext, section: RedisConfig, cfg: PlatformConfig,
-          opts: pulumi.ResourceOptions) -> dict[str, DatabaseEndpoint]:
+          opts: pulumi.ResourceOptions, tenants: tuple[str, ...] = ()) -> dict[str, DatabaseEndpoint]:
+    """``tenants`` each get an ACL user limited to their key prefix."""
     cache = Cache(name, CacheArgs(
         ctx=ctx,
         settings=settings(ctx, section),
         existing_secret=section.credentials.existing_secret,
         allow_from=tuple(section.allow_from),
+        tenants=tenants,
     ), opts)
-    return {"redis": cache.endpoint}
+    return {"redis": cache.endpoint, **cache.tenant_endpoints}

@@ -12,6 +12,7 @@ import pulumi
 
 from components.cluster.info import ClusterInfo, IdentityRequest
 from components.data import milvus_specs as ms
+from components.data import qdrant_collections_specs as qc
 from components.data import qdrant_specs as qs
 from components.data.common import BackupTarget, DatabaseEndpoint, DataContext, backup_target, resources
 from components.data.milvus import Milvus, MilvusArgs, root_secret_name
@@ -129,7 +130,9 @@ def _snapshots(section: VectorConfig, target: BackupTarget, keys_secret: str) ->
     )
 
 
-def _build_qdrant(name: str, ctx: DataContext, section: VectorConfig, opts: pulumi.ResourceOptions) -> DatabaseEndpoint:
+def _build_qdrant(name: str, ctx: DataContext, section: VectorConfig, opts: pulumi.ResourceOptions,
+                  tenants: tuple[str, ...] = (), collections: tuple[qc.TenantCollection, ...] = ()
+                  ) -> dict[str, DatabaseEndpoint]:
     res = section.resources
     snapshots = None
     target = backup_target(ctx.cluster, IDENTITY, PREFIX) if section.backup.enabled else None
@@ -152,8 +155,10 @@ def _build_qdrant(name: str, ctx: DataContext, section: VectorConfig, opts: pulu
         ctx=ctx, settings=settings, create_api_key=section.credentials.existing_secret is None,
         static_key_store=target.store if target is not None and target.static_keys else None,
         allow_from=tuple(section.allow_from),
+        tenants=tenants,
+        collections=collections,
     ), opts)
-    return qdrant.endpoint
+    return {KEY: qdrant.endpoint, **qdrant.tenant_endpoints}
 
 
 def _split_endpoint(endpoint: str) -> tuple[str, int, bool]:
@@ -211,9 +216,12 @@ def _build_milvus(name: str, ctx: DataContext, section: VectorConfig, opts: pulu
 
 
 def build(name: str, ctx: DataContext, section: VectorConfig, cfg: PlatformConfig,
-          opts: pulumi.ResourceOptions) -> dict[str, DatabaseEndpoint]:
+          opts: pulumi.ResourceOptions, tenants: tuple[str, ...] = (),
+          collections: tuple[qc.TenantCollection, ...] = ()) -> dict[str, DatabaseEndpoint]:
+    """Tenants (and the collections made for them) only apply to Qdrant; pgvector tenants use
+    their own PostgreSQL database."""
     if section.engine == "pgvector":
         return {}
     if section.engine == "milvus":
         return {KEY: _build_milvus(name, ctx, section, opts)}
-    return {KEY: _build_qdrant(name, ctx, section, opts)}
+    return _build_qdrant(name, ctx, section, opts, tenants, collections)

@@ -7,12 +7,14 @@ see ``pulumi.Config``.
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 from typing import Optional
 
 import pulumi
 
 from components.cluster.existing import ExistingCluster, ExistingClusterArgs
 from components.cluster.info import ClusterInfo, IdentityRequest, ObjectStore, StorageClasses
+from components.edge.controllers import EdgeCrds, EdgeCrdsArgs
 from components.models.server_specs import scraper_namespace
 from components.platform.cert_manager import CertManager, CertManagerArgs
 from components.platform.gpu_operator import GpuOperator, GpuOperatorArgs
@@ -21,11 +23,13 @@ from components.platform.namespace import NamespaceArgs, PlatformNamespace
 from components.platform.storage import Storage, StorageArgs
 from components.platform.storage_specs import NfsSettings
 from infra.config import LoadedConfig
-from infra.data_layer import build_data, needs_cert_manager
+from infra.data_layer import build_data, needs_cert_manager, tenant_requests
 from infra.data_layer import identity_requests as data_identity_requests
+from infra.edge_layer import build_edge
 from infra.models_layer import build_models
 from infra.pools import gpu_pool
 from infra.schema import PlatformConfig
+from infra.tenancy_layer import api_keys_output, build_tenant_namespaces, build_tenants, tenants_output
 
 __all__ = ["gpu_pool", "run"]
 
@@ -113,13 +117,21 @@ def build_platform(cfg: PlatformConfig, cluster: ClusterInfo) -> dict:
     }
 
 
-def build_cert_manager(cfg: PlatformConfig, cluster: ClusterInfo) -> pulumi.Resource:
-    monitored = cfg.databases.service_monitors
+def build_cert_manager(cfg: PlatformConfig, cluster: ClusterInfo,
+                       gateway_crds: Optional[EdgeCrds] = None) -> pulumi.Resource:
+    gw = cfg.gateway
+    monitored = cfg.databases.service_monitors if gw is None else gw.service_monitors
+    labels = cfg.databases.service_monitor_labels if gw is None else gw.service_monitor_labels
     cert_manager = CertManager("cert-manager", CertManagerArgs(
         cluster=cluster,
         service_monitor=monitored,
-        service_monitor_labels=dict(cfg.databases.service_monitor_labels),
+        service_monitor_labels=dict(labels),
         metrics_namespace=scraper_namespace(cfg.model_serving.prometheus_address) if monitored else None,
+        acme_self_checks=gw is not None and gw.tls.issuer == "acme",
+        # HTTP-01 answers through the gateway; with Gateway API support on, cert-manager exits
+        # at start when the Gateway API CRDs are missing, so it waits for them.
+        gateway_api=gw is not None,
+        depends_on=gateway_crds.resources if gateway_crds is not None else (),
     ))
     return cert_manager.release
 
@@ -129,8 +141,17 @@ def run(loaded: LoadedConfig) -> None:
     cluster = build_cluster(loaded)
     platform = build_platform(cfg, cluster)
     models = build_models(loaded, cluster)
-    cert_manager = build_cert_manager(cfg, cluster) if needs_cert_manager(cfg) else None
-    data = build_data(cfg, cluster, cert_manager)
+    crds = EdgeCrds("gateway-crds", EdgeCrdsArgs(cluster=cluster)) if cfg.gateway is not None else None
+    cert_manager = (build_cert_manager(cfg, cluster, crds)
+                    if needs_cert_manager(cfg) or cfg.gateway is not None else None)
+    # Tenant namespaces come before the data layer, which may put a tenant's own database in one.
+    tenant_namespaces = build_tenant_namespaces(cfg, cluster)
+    requests = tuple(replace(r, depends_on=(tenant_namespaces[r.name].resource,)) if r.name in tenant_namespaces
+                     else r for r in tenant_requests(cfg))
+    data = build_data(cfg, cluster, cert_manager, tenants=requests)
+    edge = build_edge(cfg, cluster, models, cert_manager, crds, loaded.acme_dns_api_token)
+    tenant_data = {t.name: data.tenant_data(t.name) for t in cfg.tenants} if data is not None else {}
+    tenants = build_tenants(cfg, cluster, edge, tenant_namespaces, tenant_data)
     pulumi.export("cluster", {
         "kind": cluster.kind,
         "kubernetesVersion": cluster.kubernetes_version,
@@ -170,4 +191,14 @@ def run(loaded: LoadedConfig) -> None:
     if data is not None:
         namespaces["data"] = data.namespace
         pulumi.export("databases", data.outputs())
+    if edge is not None:
+        namespaces.update({"gateway": cfg.gateway.namespace, "gatewayControllers": cfg.gateway.controller_namespace,
+                           "aiGatewayController": cfg.gateway.ai_controller_namespace})
+        pulumi.export("gateway", edge.outputs())
+    if tenants:
+        namespaces.update({f"tenant:{name}": t.namespace for name, t in tenants.items()})
+        pulumi.export("tenants", tenants_output(tenants))
+    keys = api_keys_output(edge)
+    if keys is not None:
+        pulumi.export("tenantApiKeys", keys)
     pulumi.export("namespaces", namespaces)

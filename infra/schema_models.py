@@ -107,6 +107,23 @@ class ReplicasConfig(Section):
     max_replicas: int = Field(default=1, ge=0, le=100, strict=True, alias="max")
 
 
+class CanaryConfig(Section):
+    """A second revision served beside the model, taking ``weight`` percent of its requests.
+
+    Unset fields are the stable model's. It is planned and served as ``<name>-canary``.
+    """
+
+    weight: int = Field(ge=1, le=99, strict=True)
+    revision: Optional[CommitSha] = None
+    engine: Optional[Engine] = None
+    extra_args: Optional[list[str]] = None
+    source: Optional[SourceUri] = None
+    replicas: Optional[ReplicasConfig] = None
+
+
+CANARY_SUFFIX = "-canary"
+
+
 class ModelConfig(Section):
     """One served model. Either ``wellKnown`` or ``architecture`` says what it is."""
 
@@ -123,6 +140,7 @@ class ModelConfig(Section):
     pool: Optional[DnsLabel] = None
     extra_args: list[str] = []
     weights_file: Optional[str] = Field(default=None, min_length=1)
+    canary: Optional[CanaryConfig] = None
 
     @property
     def known(self) -> Optional[KnownModel]:
@@ -178,6 +196,39 @@ class ModelConfig(Section):
         if known and not self.source and self.effective_engine == known.engine:
             return known.weights_file
         return None
+
+
+def canary_name(name: str) -> str:
+    return f"{name}{CANARY_SUFFIX}"
+
+
+def canary_entry(entry: ModelConfig) -> Optional[ModelConfig]:
+    """The canary of ``entry`` as a model of its own (the stable's fields where it sets none)."""
+    c = entry.canary
+    if c is None:
+        return None
+    update: dict = {"name": canary_name(entry.name), "canary": None}
+    if c.source is not None:
+        update["source"] = c.source
+        # A new source is versioned by its own revision (or by its path), never the stable's.
+        update["revision"] = c.revision
+    elif c.revision is not None:
+        update["revision"] = c.revision
+    for key in ("engine", "extra_args", "replicas"):
+        if getattr(c, key) is not None:
+            update[key] = getattr(c, key)
+    return entry.model_copy(update=update)
+
+
+def expand_canaries(models: Sequence[ModelConfig]) -> tuple[ModelConfig, ...]:
+    """Each model followed by its canary, which is planned and served like any model."""
+    out: list[ModelConfig] = []
+    for m in models:
+        out.append(m)
+        c = canary_entry(m)
+        if c is not None:
+            out.append(c)
+    return tuple(out)
 
 
 def to_request(entry: ModelConfig) -> ModelRequest:

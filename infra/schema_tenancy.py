@@ -81,9 +81,13 @@ class TenantDatabaseConfig(Section):
 
 
 class TenantVectorConfig(Section):
-    """Where the tenant's embeddings live; None picks the platform's vector engine."""
+    """Where the tenant's embeddings live: pgvector in its own database (the default), or a
+    Qdrant collection of its own (custom apps; the platform creates it with ``dimension``)."""
 
     store: Optional[Literal["qdrant", "pgvector"]] = None
+    # Size of the embedding vectors (the embedding model's output), for a Qdrant collection.
+    dimension: Optional[int] = Field(default=None, ge=1, le=65536, strict=True)
+    distance: Literal["Cosine", "Dot", "Euclid"] = "Cosine"
 
 
 class AppResources(Section):

@@ -27,7 +27,9 @@ QDRANT_KEYS_OUTSIDE_DEFAULTS = ("persistence.storageClassName", "config.storage"
 
 
 def planned(stack: str, databases: dict, overrides: dict | None = None, secrets: dict | None = None):
-    cfg = load_stack_config(stack, overrides={"databases": databases, **(overrides or {})}, secrets=secrets)
+    # About the engines themselves: the stack's tenants (which need its PostgreSQL) are left out.
+    cfg = load_stack_config(stack, overrides={"databases": databases, "tenants": [], **(overrides or {})},
+                            secrets=secrets)
     plan = build(cfg, run_program(cfg))
     assert plan.run.error is None, plan.run.error
     unexpected = [e for e in plan.errors if not any(f"helm qdrant: {k}: not a value" in e
@@ -40,8 +42,8 @@ def regs(plan, prefix: str):
     return [r for r in plan.run.monitor.registrations if r.type.startswith(prefix)]
 
 
-def release(plan, chart: str):
-    found = [r for r in regs(plan, RELEASE) if r.inputs["chart"] == chart]
+def release(plan, chart: str, namespace: str = "genai-data"):
+    found = [r for r in regs(plan, RELEASE) if r.inputs["chart"] == chart and r.inputs["namespace"] == namespace]
     assert len(found) == 1, [r.inputs["chart"] for r in regs(plan, RELEASE)]
     return found[0]
 

@@ -93,6 +93,7 @@ def onprem_store():
         "cluster": {"target": "existing", "kubernetesVersion": "1.33",
                     "existing": {"context": "onprem-admin", "zones": ["rack-a", "rack-b", "rack-c"]}},
         "databases": {"allowFrom": ["apps"], "redis": {"persistence": False}},
+        "tenants": [],
     }, secrets=KEYS)
 
 
@@ -137,7 +138,7 @@ def test_the_data_namespace_reaches_the_node_local_identity_endpoint_on_eks(run)
 
 
 def test_no_identity_endpoint_egress_when_no_engine_uses_an_identity(run):
-    result = run("dev", overrides={"databases": {"redis": {"persistence": False}}})
+    result = run("dev", overrides={"databases": {"redis": {"persistence": False}}, "tenants": []})
     assert result.error is None, result.error
     names = {r.inputs["metadata"]["name"] for r in result.monitor.registrations
              if r.type == "kubernetes:networking.k8s.io/v1:NetworkPolicy"

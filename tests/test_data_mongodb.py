@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from stack_overrides import isolate_pools
 
 from infra import data_mongodb as dm
 from infra.plan.runner import RunResult, load_stack_config, run_program
@@ -24,7 +25,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 
 def run(stack: str, databases: dict, **kw) -> RunResult:
     overrides = {"databases": databases, **kw.pop("overrides", {})}
-    return run_program(load_stack_config(stack, overrides=overrides, **kw))
+    return run_program(load_stack_config(stack, overrides=isolate_pools(overrides), **kw))
 
 
 def ok(result: RunResult) -> RunResult:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from stack_overrides import isolate_pools
 
 from infra.data_mysql import backup_identity, pod_security, problems
 from infra.plan.runner import load_stack_config, run_program
@@ -23,7 +24,7 @@ KEYS = {"objectStoreAccessKeyId": "AKIAPLANTEST", "objectStoreSecretAccessKey": 
 
 def run_stack(stack: str, overrides: dict, secrets: dict | None = None):
     """One run shared by a module's tests (the ``run`` fixture is per test)."""
-    return run_program(load_stack_config(stack, overrides=overrides, secrets=secrets))
+    return run_program(load_stack_config(stack, overrides=isolate_pools(overrides), secrets=secrets))
 
 
 @pytest.fixture(scope="module")

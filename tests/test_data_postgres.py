@@ -36,7 +36,9 @@ class OptionsMonitor(RecordingMonitor):
 
 
 def planned(stack: str, databases: dict, overrides: dict | None = None, secrets: dict | None = None):
-    cfg = load_stack_config(stack, overrides={"databases": databases, **(overrides or {})}, secrets=secrets)
+    # About the cluster itself: the stack's tenants (and their databases) are left out.
+    cfg = load_stack_config(stack, overrides={"databases": databases, "tenants": [], **(overrides or {})},
+                            secrets=secrets)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(runner, "RecordingMonitor", OptionsMonitor)
         plan = build(cfg, run_program(cfg))

@@ -46,7 +46,7 @@ def test_plan_writes_the_documented_files(tmp_path):
     assert list(ns)[:3] == ["apiVersion", "kind", "metadata"]
     assert (out / "manifests" / "gpu-operator" / "networkpolicy-default-deny.yaml").exists()
     assert (out / "manifests" / "_cluster" / "storageclass-nfs-rwx.yaml").exists()
-    helm = yaml.safe_load((out / "helm" / "gpu-operator.yaml").read_text())
+    helm = yaml.safe_load((out / "helm" / "gpu-operator" / "gpu-operator.yaml").read_text())
     assert set(helm) == {"chart", "repository", "version", "namespace", "values"}
     assert helm["version"] == "v26.7.0"
     summary = (out / "summary.md").read_text()
@@ -59,10 +59,12 @@ def test_every_manifest_object_is_on_disk(tmp_path):
     plan = build(cfg, run_program(cfg))
     write(plan, tmp_path, render_summary(plan))
     assert len(list((tmp_path / "manifests").rglob("*.yaml"))) == len(plan.manifests)
-    assert len(list((tmp_path / "helm").glob("*.yaml"))) == len(plan.releases)
+    assert len(list((tmp_path / "helm").rglob("*.yaml"))) == len(plan.releases)
+    eg, aieg = "oci://docker.io/envoyproxy/", "oci://registry.k8s.io/gateway-api-inference-extension/charts/"
     assert {r["chart"] for r in plan.releases} == {
         "csi-driver-nfs", "gpu-operator", "keda", "cert-manager", "cloudnative-pg", "psmdb-operator",
-        "k8ssandra-operator", "valkey", "qdrant"}
+        "k8ssandra-operator", "valkey", "qdrant", f"{eg}gateway-crds-helm", f"{eg}gateway-helm",
+        f"{eg}ai-gateway-crds-helm", f"{eg}ai-gateway-helm", f"{aieg}inferencepool"}
 
 
 def test_invalid_object_fails_the_plan(tmp_path):

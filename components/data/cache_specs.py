@@ -78,10 +78,34 @@ class CacheSettings:
     service_monitor_labels: Mapping[str, str] = field(default_factory=dict)
     # Keep the standalone volume when the release is uninstalled (StatefulSet claims always stay).
     keep_volume: bool = False
+    # Tenants' ACL users (their passwords are keys of ``auth_secret`` named like the user).
+    tenants: tuple[str, ...] = ()
 
     @property
     def replicated(self) -> bool:
         return self.replicas > 0
+
+
+def tenant_user(tenant: str) -> str:
+    return f"tenant-{tenant}"
+
+
+def tenant_prefix(tenant: str) -> str:
+    """The only keys (and Pub/Sub channels) a tenant's user may touch start with this."""
+    return f"{tenant}:"
+
+
+def tenant_permissions(tenant: str) -> str:
+    # Every command outside the dangerous category (FLUSHALL, KEYS, CONFIG, ACL, DEBUG, ...),
+    # on its own keys and channels only.
+    prefix = tenant_prefix(tenant)
+    return f"~{prefix}* &{prefix}* +@all -@dangerous"
+
+
+def acl_users(settings: CacheSettings) -> dict[str, dict]:
+    users = {ACL_USER: {"permissions": ACL_PERMISSIONS}}
+    users.update({tenant_user(t): {"permissions": tenant_permissions(t)} for t in settings.tenants})
+    return users
 
 
 def selector() -> dict[str, str]:
@@ -163,7 +187,7 @@ def valkey_values(settings: CacheSettings, pod_labels: Optional[Mapping[str, str
         "initResources": INIT_RESOURCES.to_k8s(),
         **_probes(),
         "auth": {"enabled": True, "usersExistingSecret": settings.auth_secret,
-                 "aclUsers": {ACL_USER: {"permissions": ACL_PERMISSIONS}}},
+                 "aclUsers": acl_users(settings)},
         "extraValkeySecrets": [{"name": settings.auth_secret, "mountPath": AUTH_MOUNT}],
         "valkeyConfig": valkey_config(settings),
         "topologySpreadConstraints": topology_spread(selector(), settings.zone_spread),

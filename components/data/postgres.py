@@ -16,7 +16,7 @@ Creates:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import pulumi
@@ -36,6 +36,15 @@ class PostgresArgs:
     context: DataContext
     settings: specs.PostgresSettings
     backup: Optional[Backup] = None
+    # Tenants with a database (and owner role) in this cluster.
+    tenants: tuple[str, ...] = ()
+    # Tenants with a cluster of their own, by namespace: the operator must reach their instances.
+    dedicated: tuple[tuple[str, str], ...] = ()   # (tenant, namespace)
+
+
+def tenant_endpoint_key(tenant: str) -> str:
+    """Where a tenant's share appears among the component's endpoints (never exported)."""
+    return f"postgres@{tenant}"
 
 
 def backup_settings(settings: specs.PostgresSettings, backup: Backup) -> specs.BackupSettings:
@@ -64,7 +73,10 @@ class Postgres(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PostgresArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("genai:data:Postgres", name, None, opts)
-        ctx, s = args.context, args.settings
+        ctx = args.context
+        tenant_dbs = {t: specs.tenant_database(t) for t in args.tenants}
+        s = replace(args.settings, databases=(*args.settings.databases, *tenant_dbs.values()),
+                    managed_namespaces=tuple(ns for _, ns in args.dedicated))
         provider, protect = ctx.cluster.provider, ctx.protect
         in_namespace = list(ctx.depends_on)
         scraped = ctx.service_monitors
@@ -91,14 +103,18 @@ class Postgres(pulumi.ComponentResource):
         )
 
         credentials: list[pulumi.Resource] = []
+        passwords: dict[str, pulumi.Output[str]] = {}
+        owner_secrets: dict[str, pulumi.Resource] = {}
         for owner in s.owners:
             if s.secret_name(owner) == s.existing_secret:
                 continue
             password = generated_password(f"{name}-{owner}-password", self)
-            credentials.append(opaque_secret(
+            passwords[owner] = password
+            owner_secrets[owner] = opaque_secret(
                 f"{name}-{owner}-credentials", specs.owner_secret(s, owner),
                 {"username": owner, "password": password},
-                child_opts(self, provider, depends_on=in_namespace), secret_type="kubernetes.io/basic-auth"))
+                child_opts(self, provider, depends_on=in_namespace), secret_type="kubernetes.io/basic-auth")
+            credentials.append(owner_secrets[owner])
 
         backup = backup_settings(s, args.backup) if args.backup is not None else None
         if backup is not None and backup.keys_secret:
@@ -112,9 +128,10 @@ class Postgres(pulumi.ComponentResource):
             self, provider, depends_on=[release, *in_namespace, *credentials],
             protect=protect, retain_on_delete=protect))
         after_cluster = [self.cluster]
+        database_objects: dict[str, pulumi.Resource] = {}
         for db in s.databases:
-            self._custom(f"{name}-db-{db.name}", specs.database(s, db),
-                         child_opts(self, provider, depends_on=after_cluster, protect=protect))
+            database_objects[db.name] = self._custom(f"{name}-db-{db.name}", specs.database(s, db),
+                                                     child_opts(self, provider, depends_on=after_cluster, protect=protect))
         if backup is not None:
             self._custom(f"{name}-scheduled-backup", specs.scheduled_backup(s, backup),
                          child_opts(self, provider, depends_on=after_cluster))
@@ -135,11 +152,30 @@ class Postgres(pulumi.ComponentResource):
                                             spec=policy["spec"], opts=child_opts(self, provider, depends_on=in_namespace))
 
         self.endpoints = self._endpoints(ctx, s)
+        for tenant, db in tenant_dbs.items():
+            # The tenant's password and the objects its app waits for ride along with its
+            # endpoint; the data layer keeps them out of the stack outputs.
+            self.endpoints[tenant_endpoint_key(tenant)] = DatabaseEndpoint(
+                engine="postgres", host=ctx.host(f"{s.name}-rw"), port=specs.POSTGRES_PORT,
+                secret_name=s.secret_name(db.owner), secret_namespace=ctx.namespace, secret_keys=SECRET_KEYS,
+                database=db.name,
+                extra={"username": db.owner, "password": passwords[db.owner],
+                       "pooler_host": ctx.host(s.pooler_name) if s.pooler.enabled else None,
+                       "instance_selector": s.instance_selector,
+                       "pooler_selector": s.pooler_selector if s.pooler.enabled else None,
+                       "resources": (owner_secrets[db.owner], database_objects[db.name])},
+            )
+        for tenant, namespace in args.dedicated:
+            # A dedicated cluster is built by the data layer once the operator (its CRDs) is in.
+            self.endpoints[tenant_endpoint_key(tenant)] = DatabaseEndpoint(
+                engine="postgres", host="", port=specs.POSTGRES_PORT, secret_name="", secret_namespace=namespace,
+                secret_keys=SECRET_KEYS, extra={"dedicated": True, "resources": (release,)})
+        public = {k: ep for k, ep in self.endpoints.items() if "@" not in k}
         self.register_outputs({
             "cluster": s.name,
             "operatorChartVersion": specs.OPERATOR_CHART_VERSION,
             "image": s.image,
-            "endpoints": {key: ep.outputs() for key, ep in self.endpoints.items()},
+            "endpoints": {key: ep.outputs() for key, ep in public.items()},
         })
 
     def _custom(self, resource_name: str, obj: dict, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:

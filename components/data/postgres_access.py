@@ -138,8 +138,19 @@ def network_policies(settings: PostgresSettings, ctx: DataContext, identity_kind
 def operator_network_policies(settings: PostgresSettings, data_namespace: str,
                               metrics_namespace: Optional[str]) -> Sequence[dict]:
     ns = settings.operator_namespace
-    return common.operator_policies(
-        ns, standard_labels("network-policy", ns, "database-operator"), data_namespace=data_namespace,
+    policy_labels = standard_labels("network-policy", ns, "database-operator")
+    out = list(common.operator_policies(
+        ns, policy_labels, data_namespace=data_namespace,
         instance_ports=[STATUS_PORT, POSTGRES_PORT], webhook_ports=[WEBHOOK_PORT],
         metrics_namespace=metrics_namespace, metrics_ports=[OPERATOR_METRICS_PORT],
-    )
+    ))
+    managed = sorted(set(settings.managed_namespaces) - {data_namespace})
+    if managed:
+        out.append({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "allow-egress-tenant-instances", "namespace": ns, "labels": policy_labels},
+            "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{
+                "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}} for n in managed],
+                "ports": [{"protocol": "TCP", "port": p} for p in (STATUS_PORT, POSTGRES_PORT)]}]},
+        })
+    return out

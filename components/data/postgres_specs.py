@@ -137,6 +137,8 @@ class PostgresSettings:
     operator_namespace: str = "cnpg-system"
     allow_from: tuple[str, ...] = ()
     zone_spread: bool = False
+    # Namespaces holding clusters of their own (tenants' dedicated databases) the operator manages.
+    managed_namespaces: tuple[str, ...] = ()
 
     @property
     def image(self) -> str:
@@ -165,6 +167,13 @@ class PostgresSettings:
     @property
     def pooler_selector(self) -> dict[str, str]:
         return {POOLER_LABEL: self.pooler_name}
+
+
+def tenant_database(tenant: str) -> DatabaseSpec:
+    """A tenant's database in the shared cluster: database and owner role ``tenant-<name>``
+    (CloudNativePG quotes both, so the hyphen needs no care from clients)."""
+    name = f"tenant-{tenant}"
+    return DatabaseSpec(name=name, owner=name, extensions=("vector",))
 
 
 def labels(settings: PostgresSettings, component: str = "database") -> dict[str, str]:

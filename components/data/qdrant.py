@@ -8,12 +8,14 @@ Creates, in the data namespace:
   ServiceMonitor, snapshot storage in the bucket;
 - with snapshots on, the script ConfigMap and the CronJob that snapshots every collection on
   every peer and deletes snapshots older than the retention;
-- the NetworkPolicy admitting clients on 6333/6334 and Prometheus on 6333.
+- the NetworkPolicy admitting clients on 6333/6334 and Prometheus on 6333;
+- per tenant with a collection size, the Job that creates its collection ``tenant-<name>``
+  with the API key (a tenant's collection-scoped token cannot create it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import pulumi
@@ -22,6 +24,7 @@ import pulumi_kubernetes as k8s
 from components.cluster.info import ObjectStore
 from components.common.k8s import child_opts, opaque_secret
 from components.common.labels import standard_labels
+from components.data import qdrant_collections_specs as qc
 from components.data import qdrant_specs as qs
 from components.data.common import DatabaseEndpoint, DataContext, generated_password
 
@@ -36,6 +39,20 @@ class QdrantArgs:
     # The on-prem store whose static keys the snapshot storage uses (None: workload identity).
     static_key_store: Optional[ObjectStore] = None
     allow_from: tuple[str, ...] = ()
+    # Tenants, each given a token for its own collection; tokens are signed with the API key,
+    # so an existing (unknown) key gives none.
+    tenants: tuple[str, ...] = ()
+    # The collections the platform creates for those tenants (tenants without one create none).
+    collections: tuple[qc.TenantCollection, ...] = ()
+
+
+def tenant_collection(tenant: str) -> str:
+    return qc.collection_name(tenant)
+
+
+def tenant_endpoint_key(tenant: str) -> str:
+    """Where a tenant's share appears among the engine's endpoints (never exported)."""
+    return f"vector@{tenant}"
 
 
 def api_key_secret_name(existing_secret: Optional[str]) -> str:
@@ -51,12 +68,15 @@ class Qdrant(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: QdrantArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("genai:data:Qdrant", name, None, opts)
-        ctx, settings = args.ctx, args.settings
+        ctx = args.ctx
+        tenants = args.tenants if args.create_api_key else ()
+        settings = replace(args.settings, jwt_rbac=bool(tenants))
         provider = ctx.cluster.provider
         labels = standard_labels(qs.CHART, qs.RELEASE, "vector-database")
         after_ns = list(ctx.depends_on)
         waits_for: list[pulumi.Resource] = list(after_ns)
 
+        key: Optional[pulumi.Output[str]] = None
         if args.create_api_key:
             key = generated_password(f"{name}-api-key", self, length=API_KEY_LENGTH)
             waits_for.append(opaque_secret(
@@ -99,8 +119,8 @@ class Qdrant(pulumi.ComponentResource):
 
         policy = qs.network_policy(ctx, standard_labels("network-policy", qs.RELEASE, "vector-database"),
                                    args.allow_from, settings.service_monitors)
-        k8s.networking.v1.NetworkPolicy(f"{name}-ingress", metadata=policy["metadata"], spec=policy["spec"],
-                                        opts=child_opts(self, provider, depends_on=after_ns))
+        ingress = k8s.networking.v1.NetworkPolicy(f"{name}-ingress", metadata=policy["metadata"], spec=policy["spec"],
+                                                  opts=child_opts(self, provider, depends_on=after_ns))
 
         self.endpoint = DatabaseEndpoint(
             engine="qdrant",
@@ -111,4 +131,22 @@ class Qdrant(pulumi.ComponentResource):
             secret_keys={"apiKey": qs.API_KEY_KEY},
             extra={"grpcPort": qs.GRPC_PORT},
         )
+        jobs: dict[str, pulumi.Resource] = {}
+        for c in args.collections:
+            if c.tenant not in tenants:
+                continue
+            job = qc.collection_job(settings, c)
+            jobs[c.tenant] = k8s.batch.v1.Job(f"{name}-collection-{c.tenant}", metadata=job["metadata"],
+                                              spec=job["spec"],
+                                              opts=child_opts(self, provider, depends_on=[self.release, ingress]))
+
+        self.tenant_endpoints: dict[str, DatabaseEndpoint] = {}
+        for t in tenants:
+            collection = tenant_collection(t)
+            token = pulumi.Output.secret(key.apply(lambda k, c=collection: None if k is None else qs.collection_token(k, c)))  # type: ignore[union-attr]
+            self.tenant_endpoints[tenant_endpoint_key(t)] = DatabaseEndpoint(
+                engine="qdrant", host=self.endpoint.host, port=qs.HTTP_PORT, secret_name=settings.api_key_secret,
+                secret_namespace=settings.namespace, secret_keys={},
+                extra={"collection": collection, "token": token, "selector": qs.selector(),
+                       "resources": (self.release, *([jobs[t]] if t in jobs else []))})
         self.register_outputs({"host": self.endpoint.host, "secretName": settings.api_key_secret})

@@ -13,6 +13,10 @@ credentials from the AWS environment (EKS Pod Identity / IRSA, or static keys).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Optional
@@ -71,6 +75,8 @@ class QdrantSettings:
     service_monitors: bool = False
     service_monitor_labels: Mapping[str, str] = field(default_factory=dict)
     snapshots: Optional[SnapshotSettings] = None
+    # Tokens signed with the API key may then narrow access to single collections (tenants).
+    jwt_rbac: bool = False
 
     @property
     def distributed(self) -> bool:
@@ -120,6 +126,32 @@ def _storage_config(settings: QdrantSettings) -> dict:
     return storage
 
 
+def _config(settings: QdrantSettings) -> dict:
+    config: dict = {"cluster": {"enabled": settings.distributed}, "storage": _storage_config(settings)}
+    if settings.jwt_rbac:
+        config["service"] = {"jwt_rbac": True}
+    return config
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def collection_token(api_key: str, collection: str) -> str:
+    """A JWT (HS256, signed with the API key) granting read-write on one collection only.
+
+    Qdrant (``service.jwt_rbac``) checks the signature with its API key and reads the
+    ``access`` claim; ``rw`` reads and writes points and payload indexes, while creating or
+    deleting collections needs global ``m`` access. No expiry: it lives as long as the key.
+    """
+    header = {"alg": "HS256", "typ": "JWT"}
+    claims = {"access": [{"collection": collection, "access": "rw"}]}
+    signing_input = ".".join(_b64url(json.dumps(part, separators=(",", ":"), sort_keys=True).encode())
+                             for part in (header, claims))
+    signature = hmac.new(api_key.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64url(signature)}"
+
+
 def qdrant_values(settings: QdrantSettings) -> dict:
     snap = settings.snapshots
     values: dict = {
@@ -140,7 +172,7 @@ def qdrant_values(settings: QdrantSettings) -> dict:
         "readinessProbe": {"enabled": True},
         "livenessProbe": {"enabled": True},
         "startupProbe": {"enabled": True, "failureThreshold": STARTUP_FAILURES},
-        "config": {"cluster": {"enabled": settings.distributed}, "storage": _storage_config(settings)},
+        "config": _config(settings),
         "topologySpreadConstraints": topology_spread(selector(), settings.zone_spread),
         "podDisruptionBudget": {"enabled": settings.distributed, "maxUnavailable": 1},
     }

@@ -48,6 +48,9 @@ class ModelServingArgs:
     autoscaling: AutoscalingSettings = field(default_factory=AutoscalingSettings)
     # Namespace Prometheus scrapes from; by default read off an in-cluster ``prometheus_address``.
     metrics_namespace: Optional[str] = None
+    # Set when other layers run pods here that need less than ``restricted`` (the Inference
+    # Extension chart renders its endpoint pickers without a securityContext).
+    pod_security: Optional[str] = None
 
 
 def pair(requests: tuple[ModelRequest, ...], placements: tuple[Placement, ...]) -> list[tuple[ModelRequest, Placement]]:
@@ -86,7 +89,7 @@ class ModelServing(pulumi.ComponentResource):
             namespace=ns,
             component="models",
             kubernetes_version=cluster.kubernetes_version,
-            pod_security=pod_security(args.requests),
+            pod_security=args.pod_security or pod_security(args.requests),  # type: ignore[arg-type]
             extra_policies=tuple(policies),
             protect=cluster.protect,
         ), opts=pulumi.ResourceOptions(parent=self))

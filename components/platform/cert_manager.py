@@ -45,6 +45,10 @@ class CertManagerArgs:
     metrics_namespace: Optional[str] = None
     # ACME issuers: let the controller run its HTTP-01 / DNS-01 self-checks.
     acme_self_checks: bool = False
+    # ACME HTTP-01 through the gateway: Gateway API support on (see cert_manager_values).
+    gateway_api: bool = False
+    # What the release waits for: the Gateway API CRDs when ``gateway_api`` is on.
+    depends_on: tuple[pulumi.Resource, ...] = ()
 
 
 class CertManager(pulumi.ComponentResource):
@@ -64,7 +68,8 @@ class CertManager(pulumi.ComponentResource):
         ), opts=pulumi.ResourceOptions(parent=self))
         self.namespace = ns
         self.values = cert_manager_values(ns, replicas=args.replicas, service_monitor=args.service_monitor,
-                                          service_monitor_labels=args.service_monitor_labels)
+                                          service_monitor_labels=args.service_monitor_labels,
+                                          gateway_api=args.gateway_api)
         # Operator webhooks and issuers depend on it; uninstalling it breaks their admission.
         self.release = k8s.helm.v3.Release(
             name,
@@ -74,6 +79,6 @@ class CertManager(pulumi.ComponentResource):
             repository_opts={"repo": CERT_MANAGER_REPOSITORY},
             namespace=ns,
             values=self.values,
-            opts=child_opts(self, cluster.provider, depends_on=[namespace.resource], protect=cluster.protect),
+            opts=child_opts(self, cluster.provider, depends_on=[namespace.resource, *args.depends_on], protect=cluster.protect),
         )
         self.register_outputs({"namespace": ns, "chartVersion": args.chart_version})

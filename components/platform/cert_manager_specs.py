@@ -30,10 +30,15 @@ STARTUP_CHECK_RESOURCES = Resources(cpu_request="10m", memory_request="32Mi", cp
 
 
 def cert_manager_values(namespace: str, *, replicas: int = 1, service_monitor: bool = False,
-                        service_monitor_labels: Mapping[str, str] = {}) -> dict:  # noqa: B006 - read only
+                        service_monitor_labels: Mapping[str, str] = {},  # noqa: B006 - read only
+                        gateway_api: bool = False) -> dict:
     """Values for the cert-manager chart: CRDs installed and kept on uninstall, the leader
     election lease in its own namespace (not kube-system), requests and limits on the three
-    deployments and the post-install API check, and a ServiceMonitor only when asked."""
+    deployments and the post-install API check, and a ServiceMonitor only when asked.
+
+    ``gateway_api``: the controller's Gateway API support (ControllerConfiguration
+    ``gatewayAPI.enabled``), which ACME HTTP-01 through a Gateway needs. The controller exits
+    at start while the Gateway API CRDs are missing, so the release must wait for them."""
     ha = replicas > 1
     values: dict = {
         "crds": {"enabled": True, "keep": True},
@@ -48,6 +53,8 @@ def cert_manager_values(namespace: str, *, replicas: int = 1, service_monitor: b
     if ha:
         for part in (values, values["webhook"], values["cainjector"]):
             part["podDisruptionBudget"] = {"enabled": True}
+    if gateway_api:
+        values["config"] = {"gatewayAPI": {"enabled": True}}
     if service_monitor:
         values["prometheus"]["servicemonitor"] = {"enabled": True, "labels": dict(service_monitor_labels)}
     return values

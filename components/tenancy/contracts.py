@@ -23,6 +23,7 @@ DATABASE_URL = "DATABASE_URL"                 # postgresql://user:password@host:
 PGPASSWORD = "PGPASSWORD"
 VECTOR_API_KEY = "VECTOR_API_KEY"             # Qdrant: a token scoped to the tenant's collection
 REDIS_URL = "REDIS_URL"                       # redis://user:password@host:6379/0 (the tenant's ACL user)
+SESSION_REDIS_URL = "SESSION_REDIS_URL"       # Open WebUI's own session store in the tenant namespace
 APP_SECRET_KEY = "APP_SECRET_KEY"             # session signing key of the app
 
 # ConfigMap keys (plain values).

@@ -67,8 +67,11 @@ def build(stack: StackConfig, run: RunResult) -> Plan:
             plan.releases.append(rel)
             if not rel["version"]:
                 plan.errors.append(f"helm release {rel['release']}: chart version is not pinned")
-            if has_chart_reference(rel["chart"]):
-                plan.errors += validate_helm_values(rel["chart"], rel["values"])
+            # The reference data names a chart by the last segment of its reference
+            # (``oci://docker.io/envoyproxy/gateway-helm`` -> ``gateway-helm``).
+            chart = rel["chart"].rstrip("/").rsplit("/", 1)[-1]
+            if has_chart_reference(chart):
+                plan.errors += validate_helm_values(chart, rel["values"])
             else:
                 plan.notes.append(f"helm {rel['chart']}: no reference values to check keys against")
         elif is_manifest(reg):
@@ -101,6 +104,9 @@ def write(plan: Plan, out_dir: Path, summary: str) -> None:
         rest = {k: obj[k] for k in sorted(obj) if k not in head}
         path.write_text(yaml.safe_dump({**head, **rest}, sort_keys=False))
     for rel in plan.releases:
+        # Release names are unique per namespace (each tenant has its own ``session-store``).
         body = {k: rel[k] for k in ("chart", "repository", "version", "namespace", "values")}
-        (out_dir / "helm" / f"{rel['release']}.yaml").write_text(yaml.safe_dump(body, sort_keys=False))
+        path = out_dir / "helm" / (rel["namespace"] or "default") / f"{rel['release']}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(body, sort_keys=False))
     (out_dir / "summary.md").write_text(summary)

@@ -54,6 +54,27 @@ def _databases(databases: dict) -> list[str]:
     return out + [""]
 
 
+def _gateway(gateway: dict, tenants: dict) -> list[str]:
+    out = ["", "## Gateway", ""]
+    if not gateway:
+        return out + ["No gateway in this stack.", ""]
+    out += [f"- OpenAI-compatible API: `{gateway['url']}` (in the cluster: `{gateway['internalUrl']}`)",
+            f"- routes: {', '.join(f'`{r}`' for r in gateway.get('routes', [])) or 'none'}", "",
+            "| model | engine | task | path | endpoint picker | canary |", "| --- | --- | --- | --- | --- | --- |"]
+    for name, m in (gateway.get("models") or {}).items():
+        canary = m.get("canary")
+        split = f"{canary['weight']}% to `{canary['service']}`" if canary else "-"
+        picker = "yes" if m["endpointPicker"] else "no"
+        out.append(f"| {name} | {m['engine']} | {m['task']} | `{m['path']}` | {picker} | {split} |")
+    out += ["", "## Tenants", ""]
+    if not tenants:
+        return out + ["No tenants in this stack.", ""]
+    out += ["| tenant | namespace | app |", "| --- | --- | --- |"]
+    for name, t in tenants.items():
+        out.append(f"| {name} | `{t['namespace']}` | {t['url']} |")
+    return out + [""]
+
+
 def render_summary(plan: Plan) -> str:
     out = [f"# Plan: {plan.stack.project} / {plan.stack.stack}", ""]
     status = "PASS" if not plan.errors else f"FAIL ({len(plan.errors)} error{'s' if len(plan.errors) != 1 else ''})"
@@ -112,6 +133,7 @@ def render_summary(plan: Plan) -> str:
         out.append(f"| {rel['release']} | {rel['chart']} | {rel['version']} | {rel['namespace']} | {rel['repository']} |")
     out += _models(outputs.get("models") or [])
     out += _databases(outputs.get("databases") or {})
+    out += _gateway(outputs.get("gateway") or {}, outputs.get("tenants") or {})
     out += ["## Validation", "",
             f"- {len(plan.manifests)} Kubernetes objects validated against their schemas",
             f"- {len(plan.releases)} Helm releases' values checked against the charts' defaults",

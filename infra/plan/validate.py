@@ -38,6 +38,9 @@ REFERENCE_DIR: Path = Path(
 # (apiVersion, kind) -> reason. Every entry must say why the kind cannot be validated
 # (e.g. no published schema) so that a missing schema is never waved through silently.
 SCHEMALESS_ALLOWLIST: dict[tuple[str, str], str] = {
+    ("gateway.envoyproxy.io/v1alpha1", "Backend"): (
+        "Envoy Gateway v1.9.0 CRD; the reference data has no Backend schema. Its spec is checked against "
+        "api/v1alpha1/backend_types.go in tests/components/test_edge_routes.py"),
     ("medusa.k8ssandra.io/v1alpha1", "MedusaBackupSchedule"): (
         "CRD shipped by k8ssandra-operator 1.32.5; the reference data has no medusa.k8ssandra.io schemas. "
         "Its spec is checked against the operator's Go types in tests/components/test_data_cassandra.py"),
@@ -56,6 +59,13 @@ CHART_KEY_ALLOWANCES: dict[str, dict[str, str]] = {
     "qdrant": {
         "persistence.storageClassName": "read by the StatefulSet template; values.yaml has it commented out",
         "config": "rendered as Qdrant's own production.yaml: Qdrant's settings, not the chart's",
+    },
+    "inferencepool": {
+        "inferencePool.modelServers": "read by the InferencePool template; values.yaml marks it REQUIRED in a comment",
+    },
+    "gateway-helm": {
+        "config.envoyGateway": "Envoy Gateway's own EnvoyGateway configuration (api/v1alpha1), merged by the "
+                               "chart into its ConfigMap: the controller's settings, not the chart's",
     },
 }
 

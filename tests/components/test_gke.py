@@ -405,7 +405,8 @@ def test_gpu_operator_follows_the_gke_procedure(run):
                                  "env": [{"name": "RUNTIME_CONFIG_SOURCE", "value": "file"}]}
     assert values["hostPaths"] == {"driverInstallDir": "/home/kubernetes/bin/nvidia"}
     assert values["cdi"] == {"enabled": True}
-    (quota,) = mon.by_type("kubernetes:core/v1:ResourceQuota")
+    (quota,) = [q for q in mon.by_type("kubernetes:core/v1:ResourceQuota")
+                if q.inputs["metadata"]["namespace"] == "gpu-operator"]
     assert quota.inputs["metadata"]["namespace"] == "gpu-operator"
     assert quota.inputs["spec"]["scopeSelector"]["matchExpressions"][0]["values"] == [
         "system-node-critical", "system-cluster-critical"]

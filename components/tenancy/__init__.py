@@ -1,0 +1,1 @@
+"""Tenants: isolated namespaces (quotas, RBAC, network policy), their data, chat/RAG app and ingestion."""
