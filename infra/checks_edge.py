@@ -11,8 +11,8 @@ from components.models.server_specs import scraper_namespace
 from infra.checks_data import _quantity, config_zones
 from infra.problems import Problem
 from infra.schema import PlatformConfig
-from infra.schema_edge import GatewayConfig, GatewayResources
-from infra.schema_tenancy import AppResources
+from infra.schema_data import ResourcesConfig
+from infra.schema_edge import GatewayConfig
 
 # Namespaces Kubernetes itself owns; ``kube-`` is its prefix for system namespaces.
 KUBERNETES_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
@@ -101,7 +101,7 @@ def _load_balancer_problems(gw: GatewayConfig) -> list[Problem]:
     return out
 
 
-def resources_problems(at: str, res: GatewayResources | AppResources) -> list[Problem]:
+def resources_problems(at: str, res: ResourcesConfig) -> list[Problem]:
     out: list[Problem] = []
     for limit, request, key in ((res.cpu_limit, res.cpu, "cpuLimit"), (res.memory_limit, res.memory, "memoryLimit")):
         if limit is not None and _quantity(limit) < _quantity(request):

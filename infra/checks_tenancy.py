@@ -19,7 +19,8 @@ from infra.checks_data import _quantity
 from infra.checks_edge import is_kubernetes_namespace, platform_namespaces, resources_problems
 from infra.problems import Problem
 from infra.schema import PlatformConfig
-from infra.schema_tenancy import AppResources, TenantConfig
+from infra.schema_data import ResourcesConfig
+from infra.schema_tenancy import TenantConfig
 
 # Words in an environment variable's name that mark a credential (matched per ``_``-separated
 # part, so MAX_TOKENS or CHUNK_SIZE pass while OPENAI_API_KEY or DB_PASSWORD do not).
@@ -49,7 +50,7 @@ class _Footprint:
         return _Footprint(self.cpu * n, self.cpu_limit * n, self.memory * n, self.memory_limit * n)
 
 
-def _footprint(res: AppResources, t: TenantConfig) -> _Footprint:
+def _footprint(res: ResourcesConfig, t: TenantConfig) -> _Footprint:
     # The app and the jobs set their limits to the requests when the stack leaves them out.
     cpu, memory = _quantity(res.cpu), _quantity(res.memory)
     cpu_limit = _quantity(res.cpu_limit) if res.cpu_limit else cpu
@@ -134,7 +135,7 @@ def _limit_range_problems(at: str, t: TenantConfig) -> list[Problem]:
     return out
 
 
-def _max_problems(at: str, res: AppResources, t: TenantConfig) -> list[Problem]:
+def _max_problems(at: str, res: ResourcesConfig, t: TenantConfig) -> list[Problem]:
     """A container whose limit exceeds the LimitRange's maximum is refused at admission."""
     out: list[Problem] = []
     for request, limit, maximum, key, max_key in (

@@ -22,10 +22,11 @@ from components.edge.routes import ModelRoutes, ModelRoutesArgs, PickerSettings
 from components.models.server_specs import scraper_namespace
 from infra.models_layer import ModelsLayer, routed_models
 from infra.schema import PlatformConfig
-from infra.schema_edge import GatewayConfig, GatewayResources
+from infra.schema_data import ResourcesConfig
+from infra.schema_edge import GatewayConfig
 
 
-def resources(r: GatewayResources) -> Resources:
+def resources(r: ResourcesConfig) -> Resources:
     return Resources(cpu_request=r.cpu, memory_request=r.memory, cpu_limit=r.cpu_limit or r.cpu,
                      memory_limit=r.memory_limit or r.memory)
 

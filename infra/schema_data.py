@@ -25,7 +25,7 @@ Cron = Annotated[str, AfterValidator(matches(
 
 
 class ResourcesConfig(Section):
-    """Container resources of one database instance; limits default to the requests."""
+    """Container resources (of a database instance, a proxy, an app); limits default to the requests."""
 
     cpu: Quantity = "500m"
     memory: Quantity = "1Gi"

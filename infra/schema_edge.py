@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Optional
 from pydantic import AfterValidator, Field
 
 from infra.schema_base import Cidr, DnsLabel, DnsSubdomain, Section, matches
-from infra.schema_data import Quantity
+from infra.schema_data import ResourcesConfig
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -82,18 +82,11 @@ class AuthConfig(Section):
     jwt: Optional[JwtConfig] = None
 
 
-class GatewayResources(Section):
-    cpu: Quantity = "500m"
-    memory: Quantity = "512Mi"
-    cpu_limit: Optional[Quantity] = None
-    memory_limit: Optional[Quantity] = "1Gi"
-
-
 class EndpointPickerConfig(Section):
     """The Inference Extension's endpoint picker beside each vLLM model."""
 
     replicas: int = Field(default=1, ge=1, le=5, strict=True)
-    resources: GatewayResources = GatewayResources(cpu="500m", memory="1Gi", memory_limit="2Gi")
+    resources: ResourcesConfig = ResourcesConfig(cpu="500m", memory="1Gi", memory_limit="2Gi")
 
 
 class GatewayConfig(Section):
@@ -110,7 +103,7 @@ class GatewayConfig(Section):
     replicas: int = Field(default=2, ge=1, le=50, strict=True)
     # Spread the proxies across the cluster's zones (DoNotSchedule); always across nodes.
     zone_spread: bool = False
-    resources: GatewayResources = GatewayResources()
+    resources: ResourcesConfig = ResourcesConfig(cpu="500m", memory="512Mi", memory_limit="1Gi")
     endpoint_picker: EndpointPickerConfig = EndpointPickerConfig()
     # Longest a request may take end to end (long generations stream for minutes).
     request_timeout: Duration = "300s"

@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Optional
 from pydantic import AfterValidator, Field
 
 from infra.schema_base import DnsLabel, Section, matches
-from infra.schema_data import Cron, Quantity
+from infra.schema_data import Cron, Quantity, ResourcesConfig
 from infra.schema_edge import Hostname
 
 # A pinned image: a tag other than ``latest`` or a digest.
@@ -90,13 +90,6 @@ class TenantVectorConfig(Section):
     distance: Literal["Cosine", "Dot", "Euclid"] = "Cosine"
 
 
-class AppResources(Section):
-    cpu: Quantity = "500m"
-    memory: Quantity = "1Gi"
-    cpu_limit: Optional[Quantity] = None
-    memory_limit: Optional[Quantity] = "2Gi"
-
-
 class AppReplicas(Section):
     min_replicas: int = Field(default=2, ge=1, le=100, strict=True, alias="min")
     max_replicas: int = Field(default=4, ge=1, le=100, strict=True, alias="max")
@@ -114,7 +107,7 @@ class AppConfig(Section):
     port: int = Field(default=8080, ge=1024, le=65535, strict=True)
     health_path: UrlPath = "/health"
     replicas: AppReplicas = AppReplicas()
-    resources: AppResources = AppResources()
+    resources: ResourcesConfig = ResourcesConfig(cpu="500m", memory="1Gi", memory_limit="2Gi")
     target_cpu_utilization: int = Field(default=70, ge=10, le=100, strict=True)
     # Models by name (``models[].name``); None: the stack's first model of the task.
     chat_model: Optional[DnsLabel] = None
@@ -138,7 +131,7 @@ class IngestionConfig(Section):
     source: DocumentSource
     schedule: Cron = "0 2 * * *"
     args: list[str] = []
-    resources: AppResources = AppResources(cpu="500m", memory="1Gi", memory_limit="2Gi")
+    resources: ResourcesConfig = ResourcesConfig(cpu="500m", memory="1Gi", memory_limit="2Gi")
     preprocess: Optional[PreprocessConfig] = None
 
 

@@ -118,7 +118,8 @@ def test_no_monitoring_objects_when_service_monitors_are_off(local, onprem):
     assert not regs(local, "kubernetes:monitoring.coreos.com")
     release = operator_release(local)
     assert release.inputs["values"]["monitoring"]["podMonitorEnabled"] is False
-    monitors = {r.inputs["metadata"]["name"] for r in regs(onprem, "kubernetes:monitoring.coreos.com/v1:PodMonitor")}
+    monitors = {r.inputs["metadata"]["name"] for r in regs(onprem, "kubernetes:monitoring.coreos.com/v1:PodMonitor")
+                if r.inputs["metadata"]["namespace"] == "genai-data"}
     assert monitors == {"postgres"}
     assert operator_release(onprem).inputs["values"]["monitoring"]["podMonitorEnabled"] is True
 

@@ -86,10 +86,10 @@ def test_quota_below_what_the_app_and_ingestion_need(run):
         quota={"cpu": "2", "memory": "8Gi", "pods": 5}, ingestion=ingestion,
         app={"replicas": {"min": 1, "max": 4}, "resources": {"cpu": "250m", "cpuLimit": "500m", "memory": "1Gi"}}))))
     # 4 x 500m + 2 x 500m (ingestion and preprocess) + 500m (session store) CPU;
-    # 4 x 2Gi + 2 x 2Gi + 256Mi memory (limits).
+    # 4 x 1Gi (a limit left out equals the request) + 2 x 2Gi + 256Mi memory (limits).
     assert f"{NS}:tenants[0].quota.cpu: 2 is below the 3500m CPU (app.replicas.max 4 x the app's resources plus the " \
            "ingestion job and its preprocess job plus the session store, requests and limits alike)" in err
-    assert f"{NS}:tenants[0].quota.memory: 8Gi is below the 12544Mi" in err
+    assert f"{NS}:tenants[0].quota.memory: 8Gi is below the 8448Mi" in err
     assert "raise it, or lower the app's replicas.max or resources" in err
     assert f"{NS}:tenants[0].quota.pods: 5 is below 7: app.replicas.max 4, one more during a rolling update" in err
 

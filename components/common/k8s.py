@@ -1,13 +1,27 @@
 """Kubernetes helpers shared by components: resource options, StorageClasses from their
-manifests, objects without ``spec``, and Secrets whose values stay secret."""
+manifests, objects without ``spec``, Secrets whose values stay secret, and topology spread."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes import _utilities as k8s_utilities
+
+ZONE_KEY = "topology.kubernetes.io/zone"
+HOSTNAME_KEY = "kubernetes.io/hostname"
+
+
+def topology_spread(selector: Mapping[str, str], zone_spread: bool) -> list[dict]:
+    """Across nodes always (soft: a small cluster still schedules), across zones when asked (hard)."""
+    out = [{"maxSkew": 1, "topologyKey": HOSTNAME_KEY, "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": dict(selector)}}]
+    if zone_spread:
+        out.append({"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "DoNotSchedule",
+                    "labelSelector": {"matchLabels": dict(selector)}})
+    return out
 
 
 def child_opts(parent: pulumi.Resource, provider: k8s.Provider, **kwargs: Any) -> pulumi.ResourceOptions:

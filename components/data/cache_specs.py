@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Optional
 
+from components.common.k8s import topology_spread
 from components.common.labels import PART_OF
 from components.common.security import Resources, container_security_context
-from components.data.common import DataContext, engine_ingress, topology_spread
+from components.data.common import DataContext, engine_ingress
 
 CHART = "valkey"
 REPOSITORY = "https://valkey.io/valkey-helm/"

@@ -21,8 +21,9 @@ from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from components.cluster.info import IDENTITY_ENDPOINTS
+from components.common.k8s import ZONE_KEY
 from components.common.security import Resources, container_security_context
-from components.data.common import ZONE_KEY, BackupTarget, DataContext, engine_ingress
+from components.data.common import BackupTarget, DataContext, engine_ingress
 
 OPERATOR_CHART = "k8ssandra-operator"
 OPERATOR_REPOSITORY = "https://helm.k8ssandra.io/stable"

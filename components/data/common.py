@@ -21,8 +21,6 @@ import pulumi_random as random
 from components.cluster.info import IDENTITY_ENDPOINTS, ClusterInfo, ObjectStore, WorkloadIdentity
 from components.common.security import Resources
 
-ZONE_KEY = "topology.kubernetes.io/zone"
-HOSTNAME_KEY = "kubernetes.io/hostname"
 # Where the API server is reached from pods: the Service VIP is rewritten to the endpoint
 # (443 on managed control planes, 6443 on kubeadm-style ones) before policy applies.
 API_SERVER_PORTS = (443, 6443)
@@ -129,15 +127,6 @@ def resources(cpu: str, memory: str, cpu_limit: Optional[str] = None, memory_lim
     return Resources(cpu_request=cpu, memory_request=memory, cpu_limit=cpu_limit or cpu,
                      memory_limit=memory_limit or memory)
 
-
-def topology_spread(selector: Mapping[str, str], zone_spread: bool) -> list[dict]:
-    """Spread an engine's pods across nodes always (soft) and across zones when asked (hard)."""
-    out = [{"maxSkew": 1, "topologyKey": HOSTNAME_KEY, "whenUnsatisfiable": "ScheduleAnyway",
-            "labelSelector": {"matchLabels": dict(selector)}}]
-    if zone_spread:
-        out.append({"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "DoNotSchedule",
-                    "labelSelector": {"matchLabels": dict(selector)}})
-    return out
 
 
 def pdb(name: str, namespace: str, labels: Mapping[str, str], selector: Mapping[str, str],

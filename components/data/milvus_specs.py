@@ -20,9 +20,10 @@ from typing import Literal, Optional
 import pulumi
 import yaml
 
+from components.common.k8s import topology_spread
 from components.common.labels import PART_OF
 from components.common.security import Resources
-from components.data.common import DataContext, engine_ingress, pdb, topology_spread
+from components.data.common import DataContext, engine_ingress, pdb
 
 CHART = "milvus"
 REPOSITORY = "https://zilliztech.github.io/milvus-helm/"

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
+from components.common.k8s import ZONE_KEY
 from components.common.labels import standard_labels
 from components.common.security import Resources, container_security_context, pod_security_context
-from components.data.common import ZONE_KEY, Backup, DataContext, engine_ingress, operator_policies
+from components.data.common import Backup, DataContext, engine_ingress, operator_policies
 
 OPERATOR_VERSION = "1.21.2"
 CHART = "psmdb-operator"

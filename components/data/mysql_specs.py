@@ -26,8 +26,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
+from components.common.k8s import topology_spread
 from components.common.security import Resources, secure_pod_spec
-from components.data.common import Backup, BackupTarget, DataContext, engine_ingress, operator_policies, topology_spread
+from components.data.common import Backup, BackupTarget, DataContext, engine_ingress, operator_policies
 
 OPERATOR_CHART = "mysql-operator"
 OPERATOR_REPOSITORY = "https://mysql.github.io/mysql-operator/"

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Optional
 
 from components.cluster.info import IDENTITY_ENDPOINTS
+from components.common.k8s import topology_spread
 from components.common.labels import standard_labels
 from components.common.security import Resources
 from components.data import common
@@ -60,7 +61,7 @@ def pooler(settings: PostgresSettings) -> dict:
             "template": {"spec": {
                 "containers": [{"name": "pgbouncer", "resources": resources}],
                 "initContainers": [{"name": BOOTSTRAP_CONTAINER, "resources": resources}],
-                "topologySpreadConstraints": common.topology_spread(settings.pooler_selector, settings.zone_spread),
+                "topologySpreadConstraints": topology_spread(settings.pooler_selector, settings.zone_spread),
             }},
         },
     }

@@ -19,9 +19,9 @@ from typing import Literal, Optional
 
 import pulumi
 
+from components.common.k8s import HOSTNAME_KEY, topology_spread
 from components.common.labels import standard_labels
 from components.common.security import Resources
-from components.data.common import HOSTNAME_KEY, topology_spread
 
 OPERATOR_CHART = "cloudnative-pg"
 OPERATOR_REPOSITORY = "https://cloudnative-pg.github.io/charts"

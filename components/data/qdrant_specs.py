@@ -23,9 +23,10 @@ from typing import Optional
 
 import pulumi
 
+from components.common.k8s import topology_spread
 from components.common.labels import PART_OF, standard_labels
 from components.common.security import Resources, container_security_context, secure_pod_spec
-from components.data.common import DataContext, engine_ingress, topology_spread
+from components.data.common import DataContext, engine_ingress
 
 CHART = "qdrant"
 REPOSITORY = "https://qdrant.github.io/qdrant-helm"

@@ -16,9 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Optional
 
+from components.common.k8s import topology_spread
 from components.common.security import Resources
 from components.data.common import API_SERVER_PORTS
 from components.edge import ratelimit_store_specs as store
+from components.platform.network_policies import namespace_peer as _ns
+from components.platform.network_policies import network_policy as _policy
+from components.platform.network_policies import tcp
 
 EG_VERSION = "v1.9.0"
 EG_CRDS_CHART = "oci://docker.io/envoyproxy/gateway-crds-helm"
@@ -62,7 +66,8 @@ AI_RESOURCES = Resources(cpu_request="100m", memory_request="128Mi", cpu_limit="
 RATELIMIT_RESOURCES = Resources(cpu_request="100m", memory_request="64Mi", cpu_limit="1", memory_limit="256Mi")
 CERTGEN_RESOURCES = Resources(cpu_request="20m", memory_request="32Mi", cpu_limit="200m", memory_limit="128Mi")
 
-HOSTNAME_KEY = "kubernetes.io/hostname"
+def _tcp(*ports: int) -> list[dict]:
+    return tcp(ports)
 
 
 def crds_values() -> dict:
@@ -71,8 +76,7 @@ def crds_values() -> dict:
 
 
 def _spread(selector: Mapping[str, str]) -> list[dict]:
-    return [{"maxSkew": 1, "topologyKey": HOSTNAME_KEY, "whenUnsatisfiable": "ScheduleAnyway",
-             "labelSelector": {"matchLabels": dict(selector)}}]
+    return topology_spread(selector, zone_spread=False)
 
 
 def extension_manager(ai_namespace: str) -> dict:
@@ -138,18 +142,6 @@ def ai_gateway_values(eg_namespace: str, *, replicas: int = 1) -> dict:
 
 
 # NetworkPolicies --------------------------------------------------------------------------
-
-def _policy(name: str, namespace: str, labels: Mapping[str, str], spec: dict) -> dict:
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)}, "spec": spec}
-
-
-def _tcp(*ports: int) -> list[dict]:
-    return [{"protocol": "TCP", "port": p} for p in ports]
-
-
-def _ns(name: str) -> dict:
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
 
 
 def _pods(selector: Mapping[str, str], namespace: Optional[str] = None) -> dict:

@@ -13,7 +13,8 @@ Creates:
   internal: ClusterIP ``genai-gateway-internal``), the public Gateway (HTTPS 443 + HTTP 80),
   the internal Gateway (HTTP 80), the HTTP -> HTTPS redirect and a ClientTrafficPolicy;
 - TLS: the ClusterIssuer(s) for the chosen issuer (and the DNS-01 token Secret) and the
-  gateway's Certificate in the gateway namespace.
+  gateway's Certificate in the gateway namespace;
+- PodMonitors for the Envoy proxies and Envoy Gateway's controller, when scraping is on.
 Routes and policies wait for ``ready``.
 """
 
@@ -197,6 +198,10 @@ class EdgeGateway(pulumi.ComponentResource):
         cr(f"{name}-redirect", gs.redirect_route(gw_ns, labels, s.hostnames), after_gateways)
         cr(f"{name}-clients", gs.client_traffic_policy(gw_ns, labels, s.request_timeout), after_gateways)
         self._tls(name, args, labels, gw_space.resource)
+        if s.service_monitors:
+            for monitor in gs.pod_monitors(ctl_ns, labels, s.service_monitor_labels):
+                cr(f"{name}-{monitor['metadata']['name']}-monitor", monitor,
+                   child_opts(self, provider, depends_on=[ctl_space.resource]))
 
         self.ready: tuple[pulumi.Resource, ...] = (*crds.resources, self.controller, self.ai_controller, *gateways)
         self.endpoints = gateway_endpoints(s)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
+from components.common.k8s import topology_spread
 from components.common.security import Resources
 from components.edge import controllers_specs as ctl
 from components.edge.contracts import (
@@ -28,6 +29,9 @@ from components.edge.contracts import (
     TENANT_LABEL,
     envoy_container_port,
 )
+from components.platform.network_policies import namespace_peer as _ns
+from components.platform.network_policies import network_policy as _policy
+from components.platform.network_policies import tcp
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 EG_API = "gateway.envoyproxy.io/v1alpha1"
@@ -48,8 +52,10 @@ ACME_SOLVER_LABEL = "acme.cert-manager.io/http01-solver"
 ACME_SOLVER_PORT = 8089
 # Inference Extension endpoint pickers answer Envoy's ext_proc calls here.
 ENDPOINT_PICKER_PORT = 9002
-ZONE_KEY = "topology.kubernetes.io/zone"
-HOSTNAME_KEY = "kubernetes.io/hostname"
+
+
+def _tcp(*ports: int) -> list[dict]:
+    return tcp(ports)
 
 
 @dataclass(frozen=True)
@@ -92,15 +98,6 @@ def envoy_pod_labels(gateway: str, namespace: str) -> dict[str, str]:
 def _owner(gateway: str, namespace: str) -> dict[str, str]:
     return {OWNING_GATEWAY_NAME: gateway, OWNING_GATEWAY_NAMESPACE: namespace}
 
-
-def topology_spread(selector: Mapping[str, str], zone_spread: bool) -> list[dict]:
-    """Across nodes always (soft: a small cluster still schedules), across zones when asked (hard)."""
-    out = [{"maxSkew": 1, "topologyKey": HOSTNAME_KEY, "whenUnsatisfiable": "ScheduleAnyway",
-            "labelSelector": {"matchLabels": dict(selector)}}]
-    if zone_spread:
-        out.append({"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "DoNotSchedule",
-                    "labelSelector": {"matchLabels": dict(selector)}})
-    return out
 
 
 def gateway_class(labels: Mapping[str, str]) -> dict:
@@ -192,18 +189,6 @@ def client_traffic_policy(namespace: str, labels: Mapping[str, str], request_tim
 
 # NetworkPolicies --------------------------------------------------------------------------
 
-def _policy(name: str, namespace: str, labels: Mapping[str, str], spec: dict) -> dict:
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)}, "spec": spec}
-
-
-def _tcp(*ports: int) -> list[dict]:
-    return [{"protocol": "TCP", "port": p} for p in ports]
-
-
-def _ns(name: str) -> dict:
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
-
 
 def proxy_policies(namespace: str, labels: Mapping[str, str], *, gateway_namespace: str,
                    models_namespace: Optional[str] = None, metrics_namespace: Optional[str] = None,
@@ -259,3 +244,22 @@ def gateway_namespace_policies(namespace: str, labels: Mapping[str, str], *, con
         "ingress": [{"from": [{**_ns(controller_namespace),
                                "podSelector": {"matchLabels": envoy_pod_labels(PUBLIC_GATEWAY, namespace)}}],
                      "ports": _tcp(ACME_SOLVER_PORT)}]})]
+
+
+# Metrics ------------------------------------------------------------------------------------
+
+MONITORING_API = "monitoring.coreos.com/v1"
+
+
+def pod_monitors(namespace: str, labels: Mapping[str, str], extra_labels: Mapping[str, str],
+                 interval: str = "30s") -> list[dict]:
+    """PodMonitors for the Envoy proxies (port ``metrics``, Envoy's ``/stats/prometheus``: requests,
+    latency and errors per route and backend) and for Envoy Gateway's controller (``metrics``,
+    ``/metrics``), both named so by Envoy Gateway v1.9.0's proxy resource and chart."""
+    def monitor(name: str, selector: Mapping[str, str], path: str) -> dict:
+        return {"apiVersion": MONITORING_API, "kind": "PodMonitor",
+                "metadata": {"name": name, "namespace": namespace, "labels": {**dict(labels), **dict(extra_labels)}},
+                "spec": {"selector": {"matchLabels": dict(selector)},
+                         "podMetricsEndpoints": [{"port": "metrics", "path": path, "interval": interval}]}}
+    return [monitor("envoy-proxies", ctl.envoy_selector(), "/stats/prometheus"),
+            monitor("envoy-gateway", ctl.EG_SELECTOR, "/metrics")]

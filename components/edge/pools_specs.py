@@ -13,12 +13,14 @@ health) and 9090 (metrics).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Optional
 
 from components.common.security import Resources
 from components.data.common import API_SERVER_PORTS
 from components.edge.contracts import OWNING_GATEWAY_NAME
+from components.platform.network_policies import network_policy as _policy
+from components.platform.network_policies import tcp as _tcp
 
 POOL_CHART = "oci://registry.k8s.io/gateway-api-inference-extension/charts/inferencepool"
 POOL_CHART_VERSION = "v1.5.0"
@@ -70,13 +72,6 @@ def pool_values(selector: Mapping[str, str], port: int, *, replicas: int, resour
     }
 
 
-def _policy(name: str, namespace: str, labels: Mapping[str, str], spec: dict) -> dict:
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)}, "spec": spec}
-
-
-def _tcp(ports: Sequence[int]) -> list[dict]:
-    return [{"protocol": "TCP", "port": p} for p in sorted(set(ports))]
 
 
 def _proxies(controller_namespace: str) -> dict:

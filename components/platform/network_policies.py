@@ -6,18 +6,30 @@ add narrow allowances built here, so the exceptions are visible in one place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 DNS_PORTS = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
 
 
-def _policy(name: str, namespace: str, labels: dict, spec: dict) -> dict:
+def network_policy(name: str, namespace: str, labels: Mapping[str, str], spec: dict) -> dict:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
         "spec": spec,
     }
+
+
+_policy = network_policy
+
+
+def tcp(ports: Iterable[int]) -> list[dict]:
+    return [{"protocol": "TCP", "port": p} for p in ports]
+
+
+def namespace_peer(name: str) -> dict:
+    """A peer selecting every pod of one namespace, by the label the API server sets."""
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
 
 
 def default_deny(namespace: str, labels: dict) -> dict:

@@ -25,9 +25,9 @@ import json
 from collections.abc import Mapping
 from typing import Optional
 
+from components.common.k8s import topology_spread
 from components.common.labels import standard_labels
 from components.common.security import Resources, secure_pod_spec
-from components.data.common import topology_spread
 from components.edge.contracts import TENANT_LABEL, GatewayEndpoints
 from components.tenancy import contracts as c
 from components.tenancy.contracts import AppSettings, ModelChoice

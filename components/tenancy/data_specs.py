@@ -17,6 +17,8 @@ from urllib.parse import quote
 from components.common.security import Resources
 from components.data import postgres_specs as ps
 from components.data.common import API_SERVER_PORTS
+from components.platform.network_policies import network_policy as _policy
+from components.platform.network_policies import tcp as _tcp
 from components.tenancy.contracts import Egress
 
 DEDICATED_CLUSTER = "postgres"
@@ -48,13 +50,6 @@ def dedicated_settings(tenant: str, namespace: str, *, version: str, instances: 
     )
 
 
-def _policy(name: str, namespace: str, labels: Mapping[str, str], spec: dict) -> dict:
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)}, "spec": spec}
-
-
-def _tcp(ports) -> list[dict]:
-    return [{"protocol": "TCP", "port": p} for p in ports]
 
 
 def dedicated_policies(settings: ps.PostgresSettings) -> list[dict]:

@@ -24,6 +24,9 @@ from components.edge.contracts import (
     envoy_container_port,
 )
 from components.models.server_specs import COMPONENT as MODEL_SERVER_COMPONENT
+from components.platform.network_policies import namespace_peer
+from components.platform.network_policies import network_policy as _policy
+from components.platform.network_policies import tcp as _tcp
 from components.tenancy.contracts import Egress
 
 APP_COMPONENT = "chat-app"
@@ -40,6 +43,10 @@ NON_PUBLIC_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.
                      "127.0.0.0/8")
 
 
+def _namespace(name: str) -> dict:
+    return namespace_peer(name)["namespaceSelector"]
+
+
 @dataclass(frozen=True)
 class PolicyInputs:
     tenant: str
@@ -52,23 +59,6 @@ class PolicyInputs:
     object_store_egress: bool = False
     metrics_namespace: Optional[str] = None
     metrics_ports: tuple[int, ...] = ()
-
-
-def _policy(name: str, namespace: str, labels: Mapping[str, str], spec: dict) -> dict:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
-        "spec": spec,
-    }
-
-
-def _tcp(ports: Sequence[int]) -> list[dict]:
-    return [{"protocol": "TCP", "port": p} for p in sorted(set(ports))]
-
-
-def _namespace(name: str) -> dict:
-    return {"matchLabels": {"kubernetes.io/metadata.name": name}}
 
 
 def gateway_proxies(gateway: GatewayEndpoints, gateways: Sequence[str]) -> dict:

@@ -22,6 +22,7 @@ from components.common.labels import standard_labels
 from components.common.security import Resources
 from components.data import cache_specs as cs
 from components.edge.contracts import TENANT_LABEL
+from components.platform.network_policies import network_policy as _policy
 from components.tenancy.contracts import Egress
 
 CHART = cs.CHART
@@ -78,10 +79,6 @@ def values(tenant: str, namespace: str, resources: Resources) -> dict:
     out["topologySpreadConstraints"] = []
     return out
 
-
-def _policy(name: str, namespace: str, labels: Mapping[str, str], spec: dict) -> dict:
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)}, "spec": spec}
 
 
 _PORTS = [{"protocol": "TCP", "port": PORT}]

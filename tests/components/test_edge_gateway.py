@@ -156,3 +156,18 @@ def test_gateway_namespace_admits_public_proxies_to_acme_solvers():
     assert ports(rule) == {8089}
     assert rule["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": CTL}
     assert rule["from"][0]["podSelector"]["matchLabels"][OWNING_GATEWAY_NAME] == PUBLIC_GATEWAY
+
+
+def test_proxies_and_controller_are_scraped_on_their_metrics_ports():
+    from components.edge import gateway_specs as specs
+    monitors = specs.pod_monitors("envoy-gateway-system", {"app.kubernetes.io/name": "gateway"}, {"release": "kps"})
+    by_name = {m["metadata"]["name"]: m for m in monitors}
+    proxies, controller = by_name["envoy-proxies"], by_name["envoy-gateway"]
+    assert proxies["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": "envoy",
+                                                          "app.kubernetes.io/component": "proxy"}
+    assert proxies["spec"]["podMetricsEndpoints"][0]["path"] == "/stats/prometheus"
+    assert controller["spec"]["selector"]["matchLabels"] == {"control-plane": "envoy-gateway"}
+    assert all(m["metadata"]["labels"]["release"] == "kps" for m in monitors)
+    for m in monitors:
+        assert m["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
+        assert validate_manifest(m, "1.33") == []
