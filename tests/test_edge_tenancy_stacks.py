@@ -76,6 +76,14 @@ def test_every_vllm_model_has_a_pool_whose_selector_matches_its_server_pods(stac
         assert server_labels(model, "x").items() >= match.items()
 
 
+@pytest.mark.parametrize("stack", ["onprem", "prod-aws"])
+def test_pools_sharing_the_models_namespace_render_no_common_secret(stack):
+    rels = [r for name, r in releases(planned(stack)).items() if name.endswith("-pool")]
+    assert len(rels) >= 2
+    secrets = [r["values"]["inferenceExtension"]["monitoring"]["prometheus"]["auth"]["secretName"] for r in rels]
+    assert len(set(secrets)) == len(secrets)
+
+
 def test_openai_route_has_one_rule_per_openai_model_on_both_gateways():
     result = planned("onprem")
     (route,) = objects(result, "aigateway.envoyproxy.io/v1beta1", "AIGatewayRoute")

@@ -69,7 +69,7 @@ class InferencePools(pulumi.ComponentResource):
                 chart=POOL_CHART,
                 version=POOL_CHART_VERSION,
                 namespace=ns,
-                values=pool_values(m.selector, m.port, replicas=args.picker.replicas,
+                values=pool_values(release, m.selector, m.port, replicas=args.picker.replicas,
                                    resources=args.picker.resources, service_monitor=args.picker.service_monitor,
                                    service_monitor_labels=args.picker.service_monitor_labels),
                 opts=child_opts(self, cluster.provider, depends_on=[*args.depends_on, *policies]),

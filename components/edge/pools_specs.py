@@ -49,10 +49,17 @@ def epp_selector(release: str) -> dict[str, str]:
     return {EPP_SELECTOR_KEY: epp_name(release)}
 
 
-def pool_values(selector: Mapping[str, str], port: int, *, replicas: int, resources: Resources,
+def metrics_reader_secret(release: str) -> str:
+    """The EPP's metrics token Secret. The chart's default name is fixed, so a second pool in
+    the same namespace would render the same Secret and its release would fail to install."""
+    return f"{epp_name(release)}-metrics-reader"
+
+
+def pool_values(release: str, selector: Mapping[str, str], port: int, *, replicas: int, resources: Resources,
                 service_monitor: bool, service_monitor_labels: Optional[Mapping[str, str]] = None) -> dict:
-    """Values of the ``inferencepool`` chart for one vLLM model."""
-    monitoring: dict = {"prometheus": {"enabled": service_monitor}}
+    """Values of the ``inferencepool`` chart for one vLLM model (release ``release``)."""
+    monitoring: dict = {"prometheus": {"enabled": service_monitor,
+                                       "auth": {"secretName": metrics_reader_secret(release)}}}
     if service_monitor and service_monitor_labels:
         monitoring["prometheus"]["extraLabels"] = dict(service_monitor_labels)
     return {

@@ -67,8 +67,10 @@ def cert_manager_policies(namespace: str, labels: dict, *, metrics_namespace: Op
     - egress to the API server (and so to ACME directories, which listen on 443 as well);
     - ingress to the webhook from the API server, whose address no selector matches;
     - Prometheus' scrapes from its namespace, when a ServiceMonitor is on;
-    - with ``acme_self_checks``: the controller's HTTP-01 (port 80) and DNS-01 (port 53 of
-      the authoritative servers) propagation checks before it asks the CA to validate.
+    - with ``acme_self_checks``: the controller's HTTP-01 (port 80; 10080 where the load
+      balancer's IP is short-circuited inside the cluster to the gateway's Envoy pods, whose
+      listener port 80 is container port 10080) and DNS-01 (port 53 of the authoritative
+      servers) propagation checks before it asks the CA to validate.
     """
     out = [
         network_policies.allow_egress_ports("allow-egress-api-server", namespace, labels, API_SERVER_PORTS),
@@ -87,5 +89,6 @@ def cert_manager_policies(namespace: str, labels: dict, *, metrics_namespace: Op
         out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
                     "metadata": {"name": "allow-egress-acme-checks", "namespace": namespace, "labels": labels},
                     "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"ports": [
-                        {"protocol": "TCP", "port": 80}, {"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]}})
+                        {"protocol": "TCP", "port": 80}, {"protocol": "TCP", "port": 10080},
+                        {"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]}})
     return out

@@ -75,4 +75,6 @@ def test_metrics_policy_needs_a_monitor_and_its_namespace(monitor, ns, present):
 def test_acme_self_checks():
     p = by_name(cm.cert_manager_policies("cert-manager", LABELS, acme_self_checks=True))
     ports = {(x["protocol"], x["port"]) for x in p["allow-egress-acme-checks"]["egress"][0]["ports"]}
-    assert ports == {("TCP", 80), ("UDP", 53), ("TCP", 53)}
+    # 10080: the public Envoy's container port for listener 80, which an in-cluster call to the
+    # load balancer's IP reaches directly.
+    assert ports == {("TCP", 80), ("TCP", 10080), ("UDP", 53), ("TCP", 53)}

@@ -29,7 +29,7 @@ def _deployment(name: str) -> dict:
 
 def values(**kw) -> dict:
     args = {"replicas": 1, "resources": RES, "service_monitor": False, **kw}
-    return ps.pool_values(ss.selector("llama"), engines.ENGINES["vllm"].http_port, **args)
+    return ps.pool_values("llama-pool", ss.selector("llama"), engines.ENGINES["vllm"].http_port, **args)
 
 
 def test_pool_selects_exactly_the_servers_pods():
@@ -64,6 +64,17 @@ def test_values_match_the_chart_and_pin_the_picker():
     assert v["provider"] == {"name": "none"} and v["inferencePool"]["modelServerType"] == "vllm"
     assert ext["monitoring"]["prometheus"]["enabled"] is False
     assert ps.POOL_CHART.startswith("oci://registry.k8s.io/") and ps.POOL_CHART_VERSION == "v1.5.0"
+
+
+def test_each_pool_names_its_own_metrics_token_secret():
+    # The chart renders a ServiceAccount-token Secret under monitoring.prometheus.auth.secretName
+    # (default a fixed name): two pools in one namespace must not render the same Secret.
+    a = ps.pool_values("llama-pool", ss.selector("llama"), 8000, replicas=1, resources=RES, service_monitor=True)
+    b = ps.pool_values("mistral-pool", ss.selector("mistral"), 8000, replicas=1, resources=RES, service_monitor=True)
+    names = {v["inferenceExtension"]["monitoring"]["prometheus"]["auth"]["secretName"] for v in (a, b)}
+    assert names == {"llama-pool-epp-metrics-reader", "mistral-pool-epp-metrics-reader"}
+    assert "inference-gateway-sa-metrics-reader-secret" not in names
+    assert validate_helm_values("inferencepool", a) == []
 
 
 def test_epp_labels_follow_the_charts_helper():
