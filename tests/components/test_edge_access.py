@@ -9,6 +9,7 @@ import json
 import textwrap
 
 import pytest
+from component_programs import run_component_program
 
 from components.edge import access_specs as spec
 from components.edge.contracts import (
@@ -20,7 +21,6 @@ from components.edge.contracts import (
     TenantAccess,
 )
 from infra.plan.mocks import SECRET
-from infra.plan.runner import StackConfig, run_program
 from infra.plan.validate import validate_manifest
 
 NS = "genai-gateway"
@@ -182,12 +182,7 @@ PROGRAM = textwrap.dedent('''
 
 @pytest.fixture(scope="module")
 def access_run(tmp_path_factory):
-    program = tmp_path_factory.mktemp("access")
-    (program / "__main__.py").write_text(PROGRAM)
-    cfg = StackConfig(project="genai-platform", stack="access-test", values={}, secret_keys=[],
-                      disabled_default_providers=("kubernetes",))
-    result = run_program(cfg, program_dir=program)
-    assert result.error is None, result.error
+    result = run_component_program(tmp_path_factory.mktemp("access"), PROGRAM, "access-test")
     return result.monitor
 
 

@@ -6,15 +6,14 @@ Kubernetes and Gateway API schemas; the component under the plan's recording moc
 from __future__ import annotations
 
 import dataclasses
-import textwrap
 from pathlib import Path
 
 import pytest
+from component_programs import run_component_program
 
 from components.edge.contracts import TENANT_LABEL, GatewayEndpoints
 from components.tenancy import app_specs as s
 from components.tenancy import contracts as c
-from infra.plan.runner import StackConfig, run_program
 from infra.plan.validate import validate_manifest
 
 NS, TENANT, SECRET = "tenant-acme", "acme", "tenant-env"
@@ -287,12 +286,7 @@ pulumi.export("url", app.url)
 
 
 def test_component_registers_its_objects_with_the_explicit_provider(tmp_path: Path):
-    program = tmp_path / "program"
-    program.mkdir()
-    (program / "__main__.py").write_text(textwrap.dedent(PROGRAM))
-    result = run_program(StackConfig(project="genai-platform", stack="test", values={}, secret_keys=[],
-                                     disabled_default_providers=("kubernetes",)), program_dir=program)
-    assert result.error is None, result.error
+    result = run_component_program(tmp_path / "program", PROGRAM)
     monitor = result.monitor
     assert monitor.violations == []
     (component,) = monitor.by_type("genai:tenancy:App")

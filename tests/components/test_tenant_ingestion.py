@@ -5,15 +5,14 @@ Job; every object against the Kubernetes schemas; the component under recording 
 from __future__ import annotations
 
 import dataclasses
-import textwrap
 from pathlib import Path
 
 import pytest
+from component_programs import run_component_program
 
 from components.edge.contracts import TENANT_LABEL
 from components.tenancy import contracts as c
 from components.tenancy import ingestion_specs as s
-from infra.plan.runner import StackConfig, run_program
 from infra.plan.validate import validate_manifest
 
 NS, TENANT, SECRET = "tenant-acme", "acme", "tenant-env"
@@ -112,12 +111,7 @@ TenantIngestion("acme-ingestion", TenantIngestionArgs(
 
 
 def test_component_registers_cronjob_and_job(tmp_path: Path):
-    program = tmp_path / "program"
-    program.mkdir()
-    (program / "__main__.py").write_text(textwrap.dedent(PROGRAM))
-    result = run_program(StackConfig(project="genai-platform", stack="test", values={}, secret_keys=[],
-                                     disabled_default_providers=("kubernetes",)), program_dir=program)
-    assert result.error is None, result.error
+    result = run_component_program(tmp_path / "program", PROGRAM)
     monitor = result.monitor
     assert monitor.violations == []
     (component,) = monitor.by_type("genai:tenancy:Ingestion")

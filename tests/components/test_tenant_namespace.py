@@ -7,6 +7,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from component_programs import run_component_program
 from netpol_walk import External, Pod, allowed, reachable_ports
 
 from components.edge.contracts import (
@@ -27,7 +28,6 @@ from components.tenancy import rbac_specs as rbac
 from components.tenancy.contracts import Egress
 from infra.plan.mocks import RecordingMonitor
 from infra.plan.render import is_manifest
-from infra.plan.runner import StackConfig, run_program
 from infra.plan.validate import validate_manifest
 
 QUOTA = ns_specs.QuotaSettings(cpu="8", memory="32Gi", gpus=2, storage_gib=100, pods=50, services=20,
@@ -293,12 +293,7 @@ PROGRAM = textwrap.dedent('''
 
 @pytest.fixture(scope="module")
 def tenant_run(tmp_path_factory) -> RecordingMonitor:
-    program = tmp_path_factory.mktemp("tenant")
-    (program / "__main__.py").write_text(PROGRAM)
-    cfg = StackConfig(project="genai-platform", stack="tenant-test", values={}, secret_keys=[],
-                      disabled_default_providers=("kubernetes",))
-    result = run_program(cfg, program_dir=program)
-    assert result.error is None, result.error
+    result = run_component_program(tmp_path_factory.mktemp("tenant"), PROGRAM, "tenant-test")
     return result.monitor
 
 

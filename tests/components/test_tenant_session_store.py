@@ -9,13 +9,13 @@ import json
 import textwrap
 
 import pytest
+from component_programs import run_component_program
 
 from components.common.security import Resources
 from components.data import cache_specs as cs
 from components.tenancy import app_specs, policy_specs
 from components.tenancy import session_store_specs as spec
 from infra.plan.mocks import SECRET
-from infra.plan.runner import StackConfig, run_program
 from infra.plan.validate import has_chart_reference, validate_helm_values, validate_manifest
 
 NS = "tenant-acme"
@@ -153,12 +153,7 @@ PROGRAM = textwrap.dedent('''
 
 @pytest.fixture(scope="module")
 def store_run(tmp_path_factory):
-    program = tmp_path_factory.mktemp("session-store")
-    (program / "__main__.py").write_text(PROGRAM)
-    cfg = StackConfig(project="genai-platform", stack="session-store-test", values={}, secret_keys=[],
-                      disabled_default_providers=("kubernetes",))
-    result = run_program(cfg, program_dir=program)
-    assert result.error is None, result.error
+    result = run_component_program(tmp_path_factory.mktemp("session-store"), PROGRAM, "session-store-test")
     return result.monitor
 
 
