@@ -4,8 +4,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 STACK  ?= local
+BASE   ?= build/plan-base/$(STACK)
+HEAD   ?= build/plan/$(STACK)
 
-.PHONY: venv plan plan-all test lint bench clean
+.PHONY: venv plan plan-all plan-diff test lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +21,9 @@ plan: $(STAMP)
 
 plan-all: $(STAMP)
 	$(PY) -m infra.plan
+
+plan-diff: $(STAMP)
+	$(PY) -m infra.plan.diff $(BASE) $(HEAD)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -52,6 +52,10 @@ def test_plan_writes_the_documented_files(tmp_path):
     summary = (out / "summary.md").read_text()
     assert "**Validation: PASS**" in summary
     assert "| l40s | L40S | 48 | 4 | time-slicing |" in summary
+    # The cost estimate (an existing cluster has no cloud cost) and the component picture.
+    assert json.loads((out / "cost.json").read_text())["monthlyUsd"] == {"min": 0.0, "max": 0.0}
+    assert "## Estimated monthly cost\n\nNo cloud cost (existing cluster)." in summary
+    assert "## Component dependencies" in summary and "```mermaid" in summary
 
 
 def test_every_manifest_object_is_on_disk(tmp_path):

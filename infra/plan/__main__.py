@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
+from infra.plan.cost import cost_json, estimate
 from infra.plan.render import build, write
 from infra.plan.runner import ROOT, StackFileError, available_stacks, load_stack_config, run_program
 from infra.plan.summary import render_summary
@@ -20,6 +22,8 @@ def plan_stack(stack: str, out_root: Path) -> int:
     plan = build(cfg, run_program(cfg))
     out_dir = out_root / stack
     write(plan, out_dir, render_summary(plan))
+    # The diff of two plans reads it for the cost delta.
+    (out_dir / "cost.json").write_text(json.dumps(cost_json(estimate(plan)), indent=2) + "\n")
     rel = out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT) else out_dir
     if plan.errors:
         print(f"plan {stack}: FAILED with {len(plan.errors)} error(s):", file=sys.stderr)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from infra.plan.cost import cost_section, estimate
+from infra.plan.graph import dependency_section
 from infra.plan.render import Plan
 
 
@@ -95,6 +97,7 @@ def render_summary(plan: Plan) -> str:
     for layer in sorted(layers):
         for comp, n in sorted(layers[layer].items()):
             out.append(f"| {layer} | {comp} | {n} |")
+    out += dependency_section(plan)
     outputs = plan.run.monitor.stack_outputs
     cluster = outputs.get("cluster", {})
     out += ["", "## Cluster", "",
@@ -134,6 +137,7 @@ def render_summary(plan: Plan) -> str:
     out += _models(outputs.get("models") or [])
     out += _databases(outputs.get("databases") or {})
     out += _gateway(outputs.get("gateway") or {}, outputs.get("tenants") or {})
+    out += cost_section(estimate(plan))
     out += ["## Validation", "",
             f"- {len(plan.manifests)} Kubernetes objects validated against their schemas",
             f"- {len(plan.releases)} Helm releases' values checked against the charts' defaults",
