@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from components.common.security import Resources
 from components.tenancy import contracts
 from components.tenancy.data_specs import DEDICATED_RESOURCES
-from components.tenancy.session_store import SessionStoreArgs
+from components.tenancy.session_store_specs import DEFAULT_RESOURCES as SESSION_STORE_RESOURCES
 from infra.checks_data import _quantity
 from infra.checks_edge import is_kubernetes_namespace, platform_namespaces, resources_problems
 from infra.problems import Problem
@@ -62,17 +62,11 @@ def _platform_pods(t: TenantConfig) -> list[tuple[str, Resources, int]]:
     """Pods the platform itself runs in the tenant namespace: (what, resources, how many)."""
     out = []
     if t.app.kind == "open-webui":
-        out.append(("the session store", _store_resources(), 1))
+        out.append(("the session store", SESSION_STORE_RESOURCES, 1))
     if t.database.mode == "dedicated":
         out.append((f"the dedicated database's {t.database.instances} instances", DEDICATED_RESOURCES,
                     t.database.instances))
     return out
-
-
-def _store_resources() -> Resources:
-    f = SessionStoreArgs.__dataclass_fields__
-    return Resources(cpu_request=f["cpu"].default, memory_request=f["memory"].default,
-                     cpu_limit=f["cpu_limit"].default, memory_limit=f["memory_limit"].default)
 
 
 def _cores(value: float) -> str:

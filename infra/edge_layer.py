@@ -112,9 +112,10 @@ def build_edge(cfg: PlatformConfig, cluster: ClusterInfo, models: Optional[Model
     gw = cfg.gateway
     if gw is None:
         return None
+    settings = gateway_settings(cfg)
     gateway = EdgeGateway("gateway", EdgeGatewayArgs(
         cluster=cluster,
-        settings=gateway_settings(cfg),
+        settings=settings,
         cert_manager=cert_manager,
         acme_dns_api_token=acme_dns_api_token,
         crds=crds,
@@ -132,7 +133,7 @@ def build_edge(cfg: PlatformConfig, cluster: ClusterInfo, models: Optional[Model
                                   resources=resources(gw.endpoint_picker.resources),
                                   service_monitor=gw.service_monitors),
             request_timeout=gw.request_timeout,
-            metrics_namespace=gateway_settings(cfg).metrics_namespace,
+            metrics_namespace=settings.metrics_namespace,
             depends_on=(*gateway.ready, models.serving),
         ))
     access = None

@@ -69,9 +69,8 @@ def build_models(loaded: LoadedConfig, cluster: ClusterInfo) -> Optional[ModelsL
                             f"maximum replicas but the pool holds {d.capacity}; they cannot all scale out at once")
     # The gateway's endpoint pickers run beside their vLLM servers (an InferencePool selects
     # pods of its own namespace), and their chart sets no securityContext.
-    pickers = cfg.gateway is not None and any(
-        r.engine == "vllm" for r in requests if r.name not in {canary_name(m.name) for m in cfg.models}
-        and not any(m.name == r.name and m.canary is not None for m in cfg.models))
+    # A model with a canary is routed by weight, without a picker.
+    pickers = cfg.gateway is not None and any(m.effective_engine == "vllm" and m.canary is None for m in cfg.models)
     serving = ModelServing("models", ModelServingArgs(
         cluster=cluster,
         pod_security="baseline" if pickers else None,

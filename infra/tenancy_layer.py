@@ -100,10 +100,8 @@ def build_tenant_namespaces(cfg: PlatformConfig, cluster: ClusterInfo) -> dict[s
             view_groups=tuple(t.rbac.view_groups),
             app_port=t.app.port,
             gateway=endpoints,
-            # Models are reached through the internal gateway only, so that every call carries
-            # the tenant's key and counts against its limits; no direct route to model pods.
-            models_namespace=None,
-            model_ports=(),
+            # No models_namespace: models are reached through the internal gateway only, so that
+            # every call carries the tenant's key and counts against its limits.
             object_store_egress=reads_bucket(t),
             metrics_namespace=metrics_ns,
         ))

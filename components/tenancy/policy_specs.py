@@ -75,6 +75,29 @@ def gateway_proxies(gateway: GatewayEndpoints, gateways: Sequence[str]) -> dict:
     }
 
 
+def data_policies(ns: str, labels: Mapping[str, str], egress: Sequence[Egress]) -> list[dict]:
+    """The namespace's egress to its own databases, collection and cache, and the ingress a
+    target inside the namespace (a dedicated database cluster) needs."""
+    out: list[dict] = []
+    if egress:
+        out.append(_policy("allow-egress-data", ns, labels, {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [{"namespaceSelector": _namespace(e.namespace),
+                                "podSelector": {"matchLabels": dict(e.pod_selector)}}],
+                        "ports": _tcp(e.ports)} for e in egress],
+        }))
+    # A target inside the namespace (a dedicated database cluster) also needs the matching
+    # ingress, which the default deny would otherwise refuse.
+    for i, e in enumerate(t for t in egress if t.namespace == ns):
+        out.append(_policy(f"allow-local-data-{i}", ns, labels, {
+            "podSelector": {"matchLabels": dict(e.pod_selector)},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": {}}], "ports": _tcp(e.ports)}],
+        }))
+    return out
+
+
 def tenant_policies(p: PolicyInputs, labels: Mapping[str, str]) -> list[dict]:
     """The namespace's allowances (the default deny and DNS come with the namespace)."""
     ns = p.namespace
@@ -101,22 +124,7 @@ def tenant_policies(p: PolicyInputs, labels: Mapping[str, str]) -> list[dict]:
                                 "podSelector": {"matchLabels": {"app.kubernetes.io/component": MODEL_SERVER_COMPONENT}}}],
                         "ports": _tcp(p.model_ports)}],
         }))
-    if p.egress:
-        out.append(_policy("allow-egress-data", ns, labels, {
-            "podSelector": {},
-            "policyTypes": ["Egress"],
-            "egress": [{"to": [{"namespaceSelector": _namespace(e.namespace),
-                                "podSelector": {"matchLabels": dict(e.pod_selector)}}],
-                        "ports": _tcp(e.ports)} for e in p.egress],
-        }))
-    # A target inside the namespace (a dedicated database cluster) also needs the matching
-    # ingress, which the default deny would otherwise refuse.
-    for i, e in enumerate(t for t in p.egress if t.namespace == ns):
-        out.append(_policy(f"allow-local-data-{i}", ns, labels, {
-            "podSelector": {"matchLabels": dict(e.pod_selector)},
-            "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"podSelector": {}}], "ports": _tcp(e.ports)}],
-        }))
+    out += data_policies(ns, labels, p.egress)
     if p.object_store_egress:
         out.append(_policy("allow-egress-object-store", ns, labels, {
             "podSelector": {},

@@ -32,10 +32,10 @@ class SessionStoreArgs:
     tenant: str
     namespace: str
     depends_on: tuple[pulumi.Resource, ...] = ()      # the tenant namespace
-    cpu: str = "100m"
-    memory: str = "128Mi"
-    memory_limit: str = "256Mi"
-    cpu_limit: str = "500m"
+    cpu: str = specs.DEFAULT_RESOURCES.cpu_request
+    memory: str = specs.DEFAULT_RESOURCES.memory_request
+    memory_limit: str = specs.DEFAULT_RESOURCES.memory_limit
+    cpu_limit: str = specs.DEFAULT_RESOURCES.cpu_limit
 
     @property
     def resources(self) -> Resources:

@@ -26,6 +26,8 @@ from components.platform.network_policies import network_policy as _policy
 from components.tenancy.contracts import Egress
 
 CHART = cs.CHART
+# A store of sessions and websocket fan-out only: small, and a limit that doesn't throttle it.
+DEFAULT_RESOURCES = Resources(cpu_request="100m", memory_request="128Mi", cpu_limit="500m", memory_limit="256Mi")
 CHART_VERSION = cs.CHART_VERSION
 REPOSITORY = cs.REPOSITORY
 RELEASE = "session-store"                  # also fullnameOverride: Service session-store

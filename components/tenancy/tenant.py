@@ -15,8 +15,7 @@ dedicated database cluster in it. This component then creates:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
@@ -32,10 +31,8 @@ from components.tenancy import session_store_specs as ss
 from components.tenancy.app import TenantApp, TenantAppArgs
 from components.tenancy.ingestion import TenantIngestion, TenantIngestionArgs
 from components.tenancy.namespace_specs import COMPONENT
-from components.tenancy.policy_specs import PolicyInputs, tenant_policies
+from components.tenancy.policy_specs import data_policies
 from components.tenancy.session_store import SessionStoreArgs, TenantSessionStore
-
-DATA_POLICIES = ("allow-egress-data", "allow-local-data-")
 
 
 @dataclass(frozen=True)
@@ -51,14 +48,7 @@ class TenantArgs:
     api_key: Optional[pulumi.Input[str]] = None
     ingestion: Optional[c.IngestionSettings] = None
     depends_on: tuple[pulumi.Resource, ...] = ()
-    extra_config: Mapping[str, str] = field(default_factory=dict)
 
-
-def data_policies(tenant: str, namespace: str, egress: tuple[c.Egress, ...]) -> list[dict]:
-    """The tenant namespace's allowances towards its own data (and their in-namespace ingress)."""
-    labels = standard_labels("network-policy", namespace, COMPONENT)
-    return [p for p in tenant_policies(PolicyInputs(tenant=tenant, namespace=namespace, egress=egress), labels)
-            if p["metadata"]["name"].startswith(DATA_POLICIES)]
 
 
 def tenant_config(args: TenantArgs) -> dict[str, str]:
@@ -73,7 +63,6 @@ def tenant_config(args: TenantArgs) -> dict[str, str]:
         **({c.RERANK_MODEL: models.rerank} if models.rerank else {}),
         **({c.RERANK_URL: models.rerank_url} if models.rerank_url else {}),
         **dict(args.data.config),
-        **dict(args.extra_config),
     }
     return out
 
@@ -84,7 +73,7 @@ class Tenant(pulumi.ComponentResource):
         cluster, ns = args.cluster, args.namespace
         provider = cluster.provider
         namespace = args.namespace_resource
-        for policy in data_policies(args.tenant, ns, args.data.egress):
+        for policy in data_policies(ns, standard_labels("network-policy", ns, COMPONENT), args.data.egress):
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy['metadata']['name']}", metadata=policy["metadata"], spec=policy["spec"],
                 opts=child_opts(self, provider, depends_on=[namespace]))
