@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from infra.plan.mocks import Registration
+from infra.plan.policy import evaluate as evaluate_policies
 from infra.plan.runner import RunResult, StackConfig
 from infra.plan.validate import REFERENCE_DIR, has_chart_reference, validate_helm_values, validate_manifest
 
@@ -28,6 +29,8 @@ class Plan:
     releases: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # The policy pack's results (policies/genai_policies), per policy.
+    policy_results: list = field(default_factory=list)
 
     @property
     def registrations(self) -> list[Registration]:
@@ -77,6 +80,9 @@ def build(stack: StackConfig, run: RunResult) -> Plan:
         elif is_manifest(reg):
             plan.manifests.append(reg.inputs)
             plan.errors += validate_manifest(reg.inputs, version)
+    # The rules `pulumi preview --policy-pack policies` enforces; every violation fails the plan.
+    plan.policy_results = evaluate_policies(plan.registrations, stack.values)
+    plan.errors += [str(v) for result in plan.policy_results for v in result.violations]
     return plan
 
 

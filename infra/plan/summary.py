@@ -77,6 +77,16 @@ def _gateway(gateway: dict, tenants: dict) -> list[str]:
     return out + [""]
 
 
+def _policies(plan: Plan) -> list[str]:
+    out = ["## Policies", "",
+           "The policy pack (`policies/`, also run by `pulumi preview --policy-pack policies`) over this plan; "
+           "violations are listed under Validation.", "",
+           "| policy | checked | passed | failed |", "| --- | ---: | ---: | ---: |"]
+    for r in plan.policy_results:
+        out.append(f"| {r.policy} | {r.checked} | {r.passed} | {r.failed} |")
+    return out + [""]
+
+
 def render_summary(plan: Plan) -> str:
     out = [f"# Plan: {plan.stack.project} / {plan.stack.stack}", ""]
     status = "PASS" if not plan.errors else f"FAIL ({len(plan.errors)} error{'s' if len(plan.errors) != 1 else ''})"
@@ -138,6 +148,7 @@ def render_summary(plan: Plan) -> str:
     out += _databases(outputs.get("databases") or {})
     out += _gateway(outputs.get("gateway") or {}, outputs.get("tenants") or {})
     out += cost_section(estimate(plan))
+    out += _policies(plan)
     out += ["## Validation", "",
             f"- {len(plan.manifests)} Kubernetes objects validated against their schemas",
             f"- {len(plan.releases)} Helm releases' values checked against the charts' defaults",
