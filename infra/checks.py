@@ -18,6 +18,7 @@ from infra.checks_edge import edge_problems, gateway_problems
 from infra.checks_eks import eks_problems
 from infra.checks_gke import gke_problems
 from infra.checks_models import capacity_problems, models_problems, plan_problems, planning_pools
+from infra.checks_ops import ops_problems
 from infra.checks_tenancy import tenancy_problems, tenant_problems, tenants_problems
 from infra.problems import Problem, suggest
 from infra.schema import (
@@ -245,7 +246,7 @@ def check(cfg: PlatformConfig) -> list[Problem]:
             + _cloud_problems(cfg)
             + model_problems
             + data_problems(cfg)
-            + edge_problems(cfg) + tenancy_problems(cfg))
+            + edge_problems(cfg) + tenancy_problems(cfg) + ops_problems(cfg))
 
 
 def _parse(model: type[BaseModel], value: Any) -> Optional[Any]:

@@ -36,7 +36,9 @@ def platform_namespaces(cfg: PlatformConfig, gateway: bool = True) -> dict[str, 
     if serving.keda.enabled:
         taken["modelServing.keda.namespace"] = serving.keda.namespace
     prometheus = scraper_namespace(serving.prometheus_address)
-    if prometheus:
+    if cfg.observability is not None:
+        taken["observability.namespace"] = cfg.observability.namespace
+    elif prometheus:
         taken["Prometheus' namespace (modelServing.prometheusAddress)"] = prometheus
     if db.engines():
         taken["databases.namespace"] = db.namespace

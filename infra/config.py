@@ -20,7 +20,7 @@ from infra.schema import PlatformConfig
 
 PROJECT = "genai-platform"
 SECRET_KEYS = ("kubeconfig", "huggingFaceToken", "objectStoreAccessKeyId", "objectStoreSecretAccessKey",
-               "acmeDnsApiToken")
+               "acmeDnsApiToken", "alertmanagerReceivers")
 # Namespaces of the engine and of the providers this program uses; any other namespace in a
 # stack file is most likely a misspelling of ours and would otherwise be ignored silently.
 KNOWN_NAMESPACES = ("pulumi", "kubernetes", "aws", "gcp", "azure-native", "random", PROJECT)
@@ -35,6 +35,8 @@ class LoadedConfig:
     object_store_secret_access_key: Optional[pulumi.Output[str]] = None
     # Cloudflare API token for ACME DNS-01 (gateway.tls.acme.solver dns01).
     acme_dns_api_token: Optional[pulumi.Output[str]] = None
+    # Alertmanager's receivers and route (YAML), with the observability section.
+    alertmanager_receivers: Optional[pulumi.Output[str]] = None
 
 
 def _top_level_keys() -> dict[str, str]:
@@ -142,6 +144,19 @@ def _read_raw() -> tuple[dict[str, Any], list[str]]:
     return raw, problems
 
 
+def _receivers_problems(platform: Optional[PlatformConfig]) -> list[str]:
+    """The ``alertmanagerReceivers`` secret: only with observability, and a valid receivers document."""
+    from components.ops.alertmanager_config import receivers_problems
+
+    key = f"{PROJECT}:alertmanagerReceivers"
+    text = pulumi.runtime.get_config(key)
+    if text is None or platform is None:
+        return []
+    if platform.observability is None:
+        return [f"{key}: only applies with the observability section"]
+    return [f"{key}: {msg}" for msg in receivers_problems(text)]
+
+
 def load() -> LoadedConfig:
     """Validate the whole stack configuration or raise ``pulumi.RunError`` listing every problem."""
     raw, problems = _read_raw()
@@ -179,6 +194,7 @@ def load() -> LoadedConfig:
                         "API token with Zone:DNS:Edit): pulumi config set --secret acmeDnsApiToken <token>")
     if platform is not None and token_given and not dns01:
         problems.append(f"{PROJECT}:acmeDnsApiToken: only applies with gateway.tls.acme.solver dns01")
+    problems += _receivers_problems(platform)
     if problems:
         raise pulumi.RunError(
             f"invalid stack configuration ({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n  "
@@ -190,4 +206,5 @@ def load() -> LoadedConfig:
                         hf_token=cfg.get_secret("huggingFaceToken"),
                         object_store_access_key_id=cfg.get_secret("objectStoreAccessKeyId"),
                         object_store_secret_access_key=cfg.get_secret("objectStoreSecretAccessKey"),
-                        acme_dns_api_token=cfg.get_secret("acmeDnsApiToken"))
+                        acme_dns_api_token=cfg.get_secret("acmeDnsApiToken"),
+                        alertmanager_receivers=cfg.get_secret("alertmanagerReceivers"))

@@ -69,7 +69,14 @@ def gateway_settings(cfg: PlatformConfig) -> GatewaySettings:
         metrics_namespace=scraper_namespace(cfg.model_serving.prometheus_address) if monitored else None,
         jwks_egress=gw.auth.mode == "jwt",
         models_namespace=cfg.namespaces.models if cfg.models else None,
+        internal_client_namespaces=load_test_namespaces(cfg),
     )
+
+
+def load_test_namespaces(cfg: PlatformConfig) -> tuple[str, ...]:
+    """Where the load test calls the internal Gateway from (the observability namespace), if it runs."""
+    obs = cfg.observability
+    return (obs.namespace,) if obs is not None and obs.load_test.enabled else ()
 
 
 def tenant_access(cfg: PlatformConfig) -> tuple[TenantAccess, ...]:

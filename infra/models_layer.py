@@ -82,7 +82,8 @@ def build_models(loaded: LoadedConfig, cluster: ClusterInfo) -> Optional[ModelsL
         keda=KedaSettings(enabled=ms.keda.enabled, chart_version=ms.keda.chart_version, namespace=ms.keda.namespace,
                           service_monitors=ms.service_monitors),
         catalog_headroom=ms.catalog_headroom,
-        catalog=CatalogSettings(min_size_gib=ms.catalog_min_size_gib),
+        catalog=CatalogSettings(min_size_gib=ms.catalog_min_size_gib,
+                                backup_excluded=cfg.backups is not None and not cfg.backups.include_model_catalog),
         servers=ServerSettings(service_monitor=ms.service_monitors,
                                service_monitor_labels=dict(ms.service_monitor_labels)),
     ))

@@ -27,6 +27,7 @@ from infra.data_layer import build_data, needs_cert_manager, tenant_requests
 from infra.data_layer import identity_requests as data_identity_requests
 from infra.edge_layer import build_edge
 from infra.models_layer import build_models
+from infra.ops_layer import build_backups, build_dashboards_and_alerts, build_load_test, build_observability
 from infra.pools import gpu_pool
 from infra.schema import PlatformConfig
 from infra.tenancy_layer import api_keys_output, build_tenant_namespaces, build_tenants, tenants_output
@@ -38,7 +39,7 @@ def identity_requests(cfg: PlatformConfig) -> tuple[IdentityRequest, ...]:
     """Service accounts of later layers that need the platform bucket, bound by the cluster."""
     return (
         IdentityRequest("model-downloads", cfg.namespaces.models, "model-downloader", "read"),
-        IdentityRequest("backups", cfg.namespaces.backups, "velero", "read-write"),
+        IdentityRequest("backups", cfg.namespaces.backups, "velero", "read-write", sign_urls=True),
         *data_identity_requests(cfg),
     )
 
@@ -139,6 +140,8 @@ def build_cert_manager(cfg: PlatformConfig, cluster: ClusterInfo,
 def run(loaded: LoadedConfig) -> None:
     cfg = loaded.platform
     cluster = build_cluster(loaded)
+    # Prometheus (and its Operator's CRDs) first: every later monitor waits for it.
+    obs = build_observability(loaded, cluster)
     platform = build_platform(cfg, cluster)
     models = build_models(loaded, cluster)
     crds = EdgeCrds("gateway-crds", EdgeCrdsArgs(cluster=cluster)) if cfg.gateway is not None else None
@@ -152,6 +155,15 @@ def run(loaded: LoadedConfig) -> None:
     edge = build_edge(cfg, cluster, models, cert_manager, crds, loaded.acme_dns_api_token)
     tenant_data = {t.name: data.tenant_data(t.name) for t in cfg.tenants} if data is not None else {}
     tenants = build_tenants(cfg, cluster, edge, tenant_namespaces, tenant_data)
+    data_namespace = data.namespace if data is not None else None
+    if obs is not None:
+        build_dashboards_and_alerts(cfg, cluster, obs, data_namespace, cert_manager is not None)
+        max_lens = {r.name: p.max_model_len for r, p in zip(models.requests, models.placements, strict=True)} \
+            if models is not None else {}
+        build_load_test(loaded, cluster, obs, edge, max_lens)
+    backups = build_backups(cfg, cluster, data_namespace, tuple(t.namespace for t in tenants.values()),
+                            obs.namespace if obs is not None else None,
+                            after=tuple(t.resource for t in tenant_namespaces.values()))
     pulumi.export("cluster", {
         "kind": cluster.kind,
         "kubernetesVersion": cluster.kubernetes_version,
@@ -198,6 +210,13 @@ def run(loaded: LoadedConfig) -> None:
     if tenants:
         namespaces.update({f"tenant:{name}": t.namespace for name, t in tenants.items()})
         pulumi.export("tenants", tenants_output(tenants))
+    if obs is not None:
+        namespaces["observability"] = obs.namespace
+        pulumi.export("observability", obs.outputs())
+        pulumi.export("grafanaAdminPassword", obs.monitoring.grafana_admin_password)
+    if backups is not None:
+        namespaces["backups"] = cfg.namespaces.backups
+        pulumi.export("backups", backups.outputs())
     keys = api_keys_output(edge)
     if keys is not None:
         pulumi.export("tenantApiKeys", keys)

@@ -20,6 +20,7 @@ from infra.schema_edge import GatewayConfig
 from infra.schema_eks import EksConfig
 from infra.schema_gke import GkeConfig
 from infra.schema_models import ModelConfig
+from infra.schema_ops import BackupsConfig, ObservabilityConfig
 from infra.schema_tenancy import TenantConfig
 
 GPU_OPERATOR_CHART_VERSION = "v26.7.0"
@@ -166,6 +167,8 @@ class PlatformConfig(Section):
     object_store: Optional[ObjectStoreConfig] = None
     gateway: Optional[GatewayConfig] = None
     tenants: list[TenantConfig] = []
+    observability: Optional[ObservabilityConfig] = None
+    backups: Optional[BackupsConfig] = None
     protect: bool = False
 
     @property

@@ -15,7 +15,7 @@ def run_stack(stack: str = "local", overrides: Optional[dict[str, Any]] = None,
     """Run the program for a stack file, with keys replaced by ``overrides`` (un-namespaced
     keys get the project namespace; replacing ``gpuPools`` drops the stack's models, see
     ``isolate_pools``) and secret values from ``secrets``."""
-    return run_program(load_stack_config(stack, overrides=isolate_pools(overrides), secrets=secrets))
+    return run_program(load_stack_config(stack, overrides=isolate_pools(overrides, stack), secrets=secrets))
 
 
 @pytest.fixture

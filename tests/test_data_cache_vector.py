@@ -8,6 +8,7 @@ import json
 
 import pytest
 import yaml
+from stack_overrides import without_load_test
 
 from components.data import cache_specs as cs
 from components.data import milvus_specs as ms
@@ -28,7 +29,8 @@ QDRANT_KEYS_OUTSIDE_DEFAULTS = ("persistence.storageClassName", "config.storage"
 
 def planned(stack: str, databases: dict, overrides: dict | None = None, secrets: dict | None = None):
     # About the engines themselves: the stack's tenants (which need its PostgreSQL) are left out.
-    cfg = load_stack_config(stack, overrides={"databases": databases, "tenants": [], **(overrides or {})},
+    cfg = load_stack_config(stack, overrides=without_load_test({"databases": databases, "tenants": [], **(overrides or {})},
+                                                               stack),
                             secrets=secrets)
     plan = build(cfg, run_program(cfg))
     assert plan.run.error is None, plan.run.error

@@ -25,7 +25,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 
 def run(stack: str, databases: dict, **kw) -> RunResult:
     overrides = {"databases": databases, **kw.pop("overrides", {})}
-    return run_program(load_stack_config(stack, overrides=isolate_pools(overrides), **kw))
+    return run_program(load_stack_config(stack, overrides=isolate_pools(overrides, stack), **kw))
 
 
 def ok(result: RunResult) -> RunResult:

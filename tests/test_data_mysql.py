@@ -24,7 +24,7 @@ KEYS = {"objectStoreAccessKeyId": "AKIAPLANTEST", "objectStoreSecretAccessKey": 
 
 def run_stack(stack: str, overrides: dict, secrets: dict | None = None):
     """One run shared by a module's tests (the ``run`` fixture is per test)."""
-    return run_program(load_stack_config(stack, overrides=isolate_pools(overrides), secrets=secrets))
+    return run_program(load_stack_config(stack, overrides=isolate_pools(overrides, stack), secrets=secrets))
 
 
 @pytest.fixture(scope="module")

@@ -68,7 +68,8 @@ def test_every_manifest_object_is_on_disk(tmp_path):
     assert {r["chart"] for r in plan.releases} == {
         "csi-driver-nfs", "gpu-operator", "keda", "cert-manager", "cloudnative-pg", "psmdb-operator",
         "k8ssandra-operator", "valkey", "qdrant", f"{eg}gateway-crds-helm", f"{eg}gateway-helm",
-        f"{eg}ai-gateway-crds-helm", f"{eg}ai-gateway-helm", f"{aieg}inferencepool"}
+        f"{eg}ai-gateway-crds-helm", f"{eg}ai-gateway-helm", f"{aieg}inferencepool",
+        "kube-prometheus-stack", "loki", "alloy", "velero"}
 
 
 def test_invalid_object_fails_the_plan(tmp_path):

@@ -60,6 +60,8 @@ WORKLOAD_ADDONS = (
     AddonSpec("aws-ebs-csi-driver", ("ebs-csi-controller-sa",), ("service-role/AmazonEBSCSIDriverPolicy",)),
     AddonSpec("aws-efs-csi-driver", ("efs-csi-controller-sa",), ("service-role/AmazonEFSCSIDriverPolicy",),
               irsa_subject="efs-csi-*"),
+    # The VolumeSnapshot CRDs and controller, for CSI snapshots (backups).
+    AddonSpec("snapshot-controller"),
 )
 ADDON_NAMES = tuple(a.name for a in NETWORK_ADDONS + WORKLOAD_ADDONS)
 

@@ -39,6 +39,9 @@ class GkeWorkloadIdentityArgs:
     cluster: pulumi.Resource
 
 
+TOKEN_CREATOR = "roles/iam.serviceAccountTokenCreator"
+
+
 class GkeWorkloadIdentity(pulumi.ComponentResource):
     workload_identities: dict[str, WorkloadIdentity]
 
@@ -68,6 +71,15 @@ class GkeWorkloadIdentity(pulumi.ComponentResource):
                 member=account.member,
                 opts=child,
             )
+            if req.sign_urls:
+                # Without a key file, signing goes through the IAM signBlob API on the account itself.
+                gcp.serviceaccount.IAMMember(
+                    f"{name}-{req.name}-sign",
+                    service_account_id=account.name,
+                    role=TOKEN_CREATOR,
+                    member=account.member,
+                    opts=child,
+                )
             self.workload_identities[req.name] = WorkloadIdentity(
                 name=req.name,
                 namespace=req.namespace,

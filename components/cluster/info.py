@@ -125,6 +125,8 @@ class IdentityRequest:
     namespace: str
     service_account: str
     access: Literal["read", "read-write"]      # on the platform's object store
+    # Signs download URLs for objects (Velero's GCP plugin signs them with its own account).
+    sign_urls: bool = False
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ MODEL_PATH_PREFIX = "/models"                 # /models/<name>/... -> that model
 # Headers.
 MODEL_HEADER = "x-ai-eg-model"                # set by AI Gateway from the request body's "model"
 TENANT_HEADER = "x-genai-tenant"              # set by the gateway after authentication, never by clients
+# The label AI Gateway's GenAI metrics carry the tenant header in (dashboards select on it).
+TENANT_METRIC_LABEL = "tenant"
 
 # Where AI Gateway records token usage, for token rate limits.
 AI_GATEWAY_METADATA_NAMESPACE = "io.envoy.ai_gateway"

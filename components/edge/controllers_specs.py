@@ -20,6 +20,7 @@ from components.common.k8s import topology_spread
 from components.common.security import Resources
 from components.data.common import API_SERVER_PORTS
 from components.edge import ratelimit_store_specs as store
+from components.edge.contracts import TENANT_HEADER, TENANT_METRIC_LABEL
 from components.platform.network_policies import namespace_peer as _ns
 from components.platform.network_policies import network_policy as _policy
 from components.platform.network_policies import tcp
@@ -129,11 +130,13 @@ def gateway_values(namespace: str, ai_namespace: str, *, replicas: int = 1) -> d
 
 def ai_gateway_values(eg_namespace: str, *, replicas: int = 1) -> dict:
     """ai-gateway-helm values: where Envoy Gateway runs (its Envoy pods get the external
-    processor injected), requests and limits, and a PDB when highly available."""
+    processor injected), requests and limits, a PDB when highly available, and the tenant
+    header (set after authentication) as a label of the GenAI metrics."""
     ha = replicas > 1
     controller: dict = {
         "replicaCount": 2 if ha else 1,
         "resources": AI_RESOURCES.to_k8s(),
+        "metricsRequestHeaderAttributes": f"{TENANT_HEADER}:{TENANT_METRIC_LABEL}",
     }
     if ha:
         controller["podDisruptionBudget"] = {"enabled": True, "minAvailable": 1}

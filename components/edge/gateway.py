@@ -80,6 +80,8 @@ class GatewaySettings:
     metrics_namespace: Optional[str] = None           # Prometheus' namespace, admitted to metrics ports
     jwks_egress: bool = False                         # JWT auth: proxies fetch the issuer's JWKS over HTTPS
     models_namespace: Optional[str] = None            # proxies reach model APIs and endpoint pickers here
+    # Platform namespaces whose jobs call the internal Gateway (the load test's), besides tenants.
+    internal_client_namespaces: tuple[str, ...] = ()
 
     @property
     def hostnames(self) -> tuple[str, ...]:
@@ -129,7 +131,8 @@ class EdgeGateway(pulumi.ComponentResource):
         ctl_space = namespace("controller", ctl_ns, [
             *ctl.controller_policies(ctl_ns, policy_labels, ai_namespace=ai_ns, metrics_namespace=s.metrics_namespace),
             *gs.proxy_policies(ctl_ns, policy_labels, gateway_namespace=gw_ns, models_namespace=s.models_namespace,
-                               metrics_namespace=s.metrics_namespace, jwks_egress=s.jwks_egress),
+                               metrics_namespace=s.metrics_namespace, jwks_egress=s.jwks_egress,
+                               internal_clients=s.internal_client_namespaces),
         ], ((CLIENT_NAMESPACE_LABEL, "true"),))
         ai_space = namespace("ai-controller", ai_ns, ctl.ai_controller_policies(
             ai_ns, policy_labels, eg_namespace=ctl_ns, metrics_namespace=s.metrics_namespace))

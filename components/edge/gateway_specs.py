@@ -192,12 +192,13 @@ def client_traffic_policy(namespace: str, labels: Mapping[str, str], request_tim
 
 def proxy_policies(namespace: str, labels: Mapping[str, str], *, gateway_namespace: str,
                    models_namespace: Optional[str] = None, metrics_namespace: Optional[str] = None,
-                   jwks_egress: bool = False) -> list[dict]:
+                   jwks_egress: bool = False, internal_clients: Sequence[str] = ()) -> list[dict]:
     """The Envoy pods in the controller namespace.
 
     Ingress: the public proxies from anywhere on their listener ports (clients, the load
-    balancer, the ACME CA); the internal proxies only from tenant namespaces and the gateway
-    namespace; every proxy's readiness port from the kubelet (any source); stats from Prometheus.
+    balancer, the ACME CA); the internal proxies only from tenant namespaces, the gateway
+    namespace and ``internal_clients`` (the load test's namespace); every proxy's readiness
+    port from the kubelet (any source); stats from Prometheus.
     Egress: xDS from the controller, the rate limiter, the model APIs and endpoint pickers,
     namespaces that attach routes (tenant apps, ACME solvers), the issuer's JWKS when asked.
     """
@@ -211,7 +212,7 @@ def proxy_policies(namespace: str, labels: Mapping[str, str], *, gateway_namespa
         _policy("allow-internal-proxy-ingress", namespace, labels, {
             "podSelector": internal, "policyTypes": ["Ingress"], "ingress": [{
                 "from": [{"namespaceSelector": {"matchExpressions": [{"key": TENANT_LABEL, "operator": "Exists"}]}},
-                         _ns(gateway_namespace)],
+                         _ns(gateway_namespace), *(_ns(n) for n in internal_clients)],
                 "ports": _tcp(envoy_container_port(HTTP_PORT))}]}),
         _policy("allow-proxy-readiness", namespace, labels, {
             "podSelector": every, "policyTypes": ["Ingress"], "ingress": [{"ports": _tcp(ENVOY_READINESS_PORT)}]}),
@@ -254,12 +255,15 @@ MONITORING_API = "monitoring.coreos.com/v1"
 def pod_monitors(namespace: str, labels: Mapping[str, str], extra_labels: Mapping[str, str],
                  interval: str = "30s") -> list[dict]:
     """PodMonitors for the Envoy proxies (port ``metrics``, Envoy's ``/stats/prometheus``: requests,
-    latency and errors per route and backend) and for Envoy Gateway's controller (``metrics``,
-    ``/metrics``), both named so by Envoy Gateway v1.9.0's proxy resource and chart."""
-    def monitor(name: str, selector: Mapping[str, str], path: str) -> dict:
+    latency and errors per route and backend; and AI Gateway's external processor beside each
+    proxy, port ``aigw-admin``, ``/metrics``: GenAI requests, latency and tokens per model and
+    tenant) and for Envoy Gateway's controller (``metrics``, ``/metrics``), named so by Envoy
+    Gateway v1.9.0's proxy resource and chart and AI Gateway v1.1.0's sidecar."""
+    def monitor(name: str, selector: Mapping[str, str], endpoints: list[tuple[str, str]]) -> dict:
         return {"apiVersion": MONITORING_API, "kind": "PodMonitor",
                 "metadata": {"name": name, "namespace": namespace, "labels": {**dict(labels), **dict(extra_labels)}},
                 "spec": {"selector": {"matchLabels": dict(selector)},
-                         "podMetricsEndpoints": [{"port": "metrics", "path": path, "interval": interval}]}}
-    return [monitor("envoy-proxies", ctl.envoy_selector(), "/stats/prometheus"),
-            monitor("envoy-gateway", ctl.EG_SELECTOR, "/metrics")]
+                         "podMetricsEndpoints": [{"port": port, "path": path, "interval": interval}
+                                                 for port, path in endpoints]}}
+    return [monitor("envoy-proxies", ctl.envoy_selector(), [("metrics", "/stats/prometheus"), ("aigw-admin", "/metrics")]),
+            monitor("envoy-gateway", ctl.EG_SELECTOR, [("metrics", "/metrics")])]

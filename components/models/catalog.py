@@ -52,7 +52,7 @@ class ModelCatalog(pulumi.ComponentResource):
         deps: list[pulumi.Resource] = []
         if any(e.needs_download for e in args.entries):
             pvc = specs.catalog_claim(ns, name, cluster.storage.rwx or cluster.storage.rwo,
-                                      cluster.storage.rwx is not None, self.size_gib)
+                                      cluster.storage.rwx is not None, self.size_gib, settings.backup_excluded)
             # The weights take hours to fetch again: a protected stack neither deletes the claim
             # nor lets Pulumi's delete reach the cluster.
             self.claim = k8s.core.v1.PersistentVolumeClaim(

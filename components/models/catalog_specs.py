@@ -69,6 +69,8 @@ class CatalogSettings:
     hf_image: str = HF_IMAGE
     hf_cli_package: str = HF_CLI_PACKAGE
     object_store_image: str = OBJECT_STORE_IMAGE
+    # Velero leaves the claim out of backups (the weights can be downloaded again).
+    backup_excluded: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,16 +146,24 @@ def labels(name: str, instance: str, component: str, model: Optional[str] = None
     return out
 
 
-def catalog_claim(namespace: str, instance: str, storage_class: str, rwx: bool, size_gib: int) -> dict:
+# Velero skips a claim (and its volume) labelled so. Stated here, not imported: the models
+# layer knows nothing of the backups that read it.
+BACKUP_EXCLUDE_LABEL = {"velero.io/exclude-from-backup": "true"}
+
+
+def catalog_claim(namespace: str, instance: str, storage_class: str, rwx: bool, size_gib: int,
+                  backup_excluded: bool = False) -> dict:
     """The catalog claim. RWX when the cluster has a shared class; RWO is the single-node case
-    (kind, k3d, one-box on-prem): every download and server pod must then share that node."""
+    (kind, k3d, one-box on-prem): every download and server pod must then share that node.
+    With ``backup_excluded``, backups leave it out: every model in it can be downloaded again."""
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
         "metadata": {
             "name": CATALOG_CLAIM,
             "namespace": namespace,
-            "labels": labels(CATALOG_CLAIM, instance, "model-catalog"),
+            "labels": {**labels(CATALOG_CLAIM, instance, "model-catalog"),
+                       **(BACKUP_EXCLUDE_LABEL if backup_excluded else {})},
             # WaitForFirstConsumer classes leave a claim Pending until a pod mounts it; nothing
             # here needs it Bound before the pods that mount it exist.
             "annotations": {"pulumi.com/skipAwait": "true"},

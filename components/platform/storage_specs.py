@@ -60,7 +60,9 @@ def nfs_snapshot_class(class_name: str, protect: bool) -> dict:
     return {
         "apiVersion": "snapshot.storage.k8s.io/v1",
         "kind": "VolumeSnapshotClass",
-        "metadata": {"name": name, "labels": standard_labels(name, "storage", "storage")},
+        # Velero's CSI snapshots use the class labelled so for the driver.
+        "metadata": {"name": name, "labels": {**standard_labels(name, "storage", "storage"),
+                                              "velero.io/csi-volumesnapshot-class": "true"}},
         "driver": NFS_DRIVER,
         "deletionPolicy": "Retain" if protect else "Delete",
     }

@@ -29,6 +29,7 @@ ADDON_VERSIONS = {
     "eks-pod-identity-agent": "v1.3.8-eksbuild.2",
     "aws-ebs-csi-driver": "v1.48.0-eksbuild.2",
     "aws-efs-csi-driver": "v2.1.11-eksbuild.1",
+    "snapshot-controller": "v8.3.0-eksbuild.1",
 }
 _CA_PEM = ("-----BEGIN CERTIFICATE-----\nMIIDBTCCAe2gAwIBAgIIplanplanplanMA0GCSqGSIb3DQEBCwUAMBUxEzARBgNVBAMT\n"
            "Cmt1YmVybmV0ZXMwHhcNMjYwMTAxMDAwMDAwWhcNMzYwMTAxMDAwMDAwWjAVMRMwEQYD\n-----END CERTIFICATE-----\n")

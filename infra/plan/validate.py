@@ -67,6 +67,14 @@ CHART_KEY_ALLOWANCES: dict[str, dict[str, str]] = {
         "config.envoyGateway": "Envoy Gateway's own EnvoyGateway configuration (api/v1alpha1), merged by the "
                                "chart into its ConfigMap: the controller's settings, not the chart's",
     },
+    "kube-prometheus-stack": {
+        "alertmanager.alertmanagerSpec.configSecret": "read by the Alertmanager template into spec.configSecret; "
+                                                      "values.yaml has it commented out",
+    },
+    "loki": {
+        "loki.limits_config": "Loki's own limits_config block, rendered verbatim into its config file; "
+                              "values.yaml lists only some of its keys",
+    },
 }
 
 _K8S_SCHEMAS = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"

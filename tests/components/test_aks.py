@@ -85,7 +85,7 @@ def run_aks(overrides: Optional[dict] = None) -> Captured:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(cluster_aks, "build", spy)
-        result = run_program(load_stack_config(STACK, overrides=isolate_pools(overrides)), mocks=Mocks())
+        result = run_program(load_stack_config(STACK, overrides=isolate_pools(overrides, STACK)), mocks=Mocks())
     assert result.error is None, result.error
     return Captured(result, seen.get("info"), seen.get("kubeconfig"))
 

@@ -268,11 +268,11 @@ def test_addons_are_pinned_and_ordered_around_the_nodes(eks):
     result = eks("dev")
     addons = {a.inputs["addonName"]: a for a in of_type(result, "aws:eks/addon:Addon")}
     assert set(addons) == {"vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns",
-                           "aws-ebs-csi-driver", "aws-efs-csi-driver"}
+                           "aws-ebs-csi-driver", "aws-efs-csi-driver", "snapshot-controller"}
     assert addons["kube-proxy"].inputs["addonVersion"] == "v1.33.3-eksbuild.2"  # EKS's default for 1.33
     assert all(a.inputs["addonVersion"].startswith("v") for a in addons.values())
     system = node_group(result, "system")
-    for name in ("coredns", "aws-ebs-csi-driver", "aws-efs-csi-driver"):
+    for name in ("coredns", "aws-ebs-csi-driver", "aws-efs-csi-driver", "snapshot-controller"):
         assert system.urn in addons[name].dependencies, name
     for name in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
         assert addons[name].urn in system.dependencies, name

@@ -113,6 +113,6 @@ def test_names_derived_from_the_cluster():
     assert repository_name("genai-prod") == "genai-prod/platform"
 
 
-def test_the_six_addons():
+def test_the_seven_addons():
     assert ADDON_NAMES == ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns",
-                           "aws-ebs-csi-driver", "aws-efs-csi-driver")
+                           "aws-ebs-csi-driver", "aws-efs-csi-driver", "snapshot-controller")
