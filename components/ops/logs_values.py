@@ -22,6 +22,7 @@ from components.data.common import API_SERVER_PORTS
 from components.edge.contracts import TENANT_LABEL
 from components.models.server_specs import MODEL_LABEL
 from components.ops.contracts import COLLECTOR_RELEASE, LOKI_PORT, LOKI_RELEASE, MODEL_METRIC_LABEL
+from components.ops.monitoring_values import PROMETHEUS_SELECTOR
 from components.platform.network_policies import network_policy, tcp
 
 GRAFANA_REPOSITORY = "https://grafana.github.io/helm-charts"
@@ -52,7 +53,6 @@ POD_LOGS_DIR = "/var/log/pods"
 
 # Prometheus pods (prometheus-operator sets app.kubernetes.io/name "prometheus" on every
 # Prometheus it runs); they live in the same monitoring namespace.
-PROMETHEUS_SELECTOR = {"app.kubernetes.io/name": "prometheus"}
 
 SCALABLE_TARGETS = ("read", "write", "backend")
 DISTRIBUTED_TARGETS = ("ingester", "distributor", "querier", "queryFrontend", "queryScheduler", "indexGateway",

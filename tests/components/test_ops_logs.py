@@ -19,6 +19,7 @@ from components.common.security import Resources
 from components.edge.contracts import TENANT_LABEL
 from components.ops import contracts
 from components.ops import logs_values as lv
+from components.ops.monitoring_values import PROMETHEUS_SELECTOR
 from components.platform import network_policies
 from components.tenancy.namespace_specs import tenant_labels
 from infra.plan.validate import REFERENCE_DIR, has_chart_reference, validate_helm_values, validate_manifest
@@ -267,7 +268,7 @@ NAMESPACES = {NS: {}, "tenant-acme": {TENANT_LABEL: "acme"}, "models": {}}
 LOKI = Pod(NS, {**lv.LOKI_SELECTOR, "app.kubernetes.io/component": "single-binary"}, "loki-0")
 ALLOY = Pod(NS, {**lv.ALLOY_SELECTOR, "app.kubernetes.io/component": "log-collector"}, "alloy-x")
 GRAFANA_POD = Pod(NS, {**GRAFANA, "app.kubernetes.io/component": "grafana"}, "grafana")
-PROMETHEUS = Pod(NS, {"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": "p"}, "prometheus-0")
+PROMETHEUS = Pod(NS, dict(PROMETHEUS_SELECTOR), "prometheus-0")   # the labels the operator gives our Prometheus
 ALERTMANAGER = Pod(NS, {"app.kubernetes.io/name": "alertmanager"}, "alertmanager-0")
 TENANT_APP = Pod("tenant-acme", {"app.kubernetes.io/component": "chat-app"}, "chat")
 MODEL = Pod("models", {"genai-platform.io/model": "llama"}, "llama")
